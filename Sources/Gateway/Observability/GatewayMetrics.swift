@@ -1,0 +1,108 @@
+import NIOConcurrencyHelpers
+import Prometheus
+
+/// The gateway's Prometheus collectors. Labelled counters are looked up once per label set
+/// and remembered, so the hot path pays a dictionary lookup, not a registry walk.
+public final class GatewayMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let requestCounters = NIOLockedValueBox([RequestLabels: Counter]())
+    private let latencyHistograms = NIOLockedValueBox([String: DurationHistogram]())
+    private let upstreamErrorCounters = NIOLockedValueBox([String: Counter]())
+
+    public let cacheHits: Counter
+    public let cacheMisses: Counter
+    public let cacheStores: Counter
+    public let cacheCollapsed: Counter
+    public let cacheEntries: Gauge
+    public let cacheBytes: Gauge
+    public let cacheEvictions: Gauge
+    public let diskEntries: Gauge
+    public let diskBytes: Gauge
+    public let inflight: Gauge
+    public let policyReloads: Counter
+    public let policyReloadFailures: Counter
+
+    struct RequestLabels: Hashable {
+        var route: String
+        var status: Int
+        var cache: String
+    }
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        cacheHits = registry.makeCounter(name: "tollgate_cache_hits_total", help: "Responses served from the cache.")
+        cacheMisses = registry.makeCounter(
+            name: "tollgate_cache_misses_total",
+            help: "Cacheable requests that were not in the cache."
+        )
+        cacheStores = registry.makeCounter(name: "tollgate_cache_stores_total", help: "Responses stored.")
+        cacheCollapsed = registry.makeCounter(
+            name: "tollgate_cache_collapsed_total",
+            help: "Requests that joined an identical request already in flight."
+        )
+        cacheEntries = registry.makeGauge(name: "tollgate_cache_entries", help: "Entries in the memory tier.")
+        cacheBytes = registry.makeGauge(name: "tollgate_cache_bytes", help: "Bytes held by the memory tier.")
+        cacheEvictions = registry.makeGauge(
+            name: "tollgate_cache_evictions",
+            help: "Entries evicted from the memory tier since start."
+        )
+        diskEntries = registry.makeGauge(name: "tollgate_cache_disk_entries", help: "Entries in the disk tier.")
+        diskBytes = registry.makeGauge(name: "tollgate_cache_disk_bytes", help: "Bytes held by the disk tier.")
+        inflight = registry.makeGauge(name: "tollgate_inflight_requests", help: "Requests being served.")
+        policyReloads = registry.makeCounter(name: "tollgate_policy_reloads_total", help: "Policy reloads applied.")
+        policyReloadFailures = registry.makeCounter(
+            name: "tollgate_policy_reload_failures_total",
+            help: "Policy reloads rejected."
+        )
+    }
+
+    /// Counts one finished request and its latency.
+    public func recordRequest(route: String, status: Int, cache: String, seconds: Double) {
+        let labels = RequestLabels(route: route, status: status, cache: cache)
+        let counter = requestCounters.withLockedValue { counters in
+            if let counter = counters[labels] { return counter }
+            let counter = registry.makeCounter(
+                name: "tollgate_requests_total",
+                labels: [("route", route), ("status", String(status)), ("cache", cache)],
+                help: "Requests by route, status and cache result."
+            )
+            counters[labels] = counter
+            return counter
+        }
+        counter.increment()
+        let histogram = latencyHistograms.withLockedValue { histograms in
+            let name = cache == "hit" ? "hit" : "miss"
+            if let histogram = histograms[route + "\u{1f}" + name] { return histogram }
+            let histogram = registry.makeDurationHistogram(
+                name: "tollgate_request_duration_seconds",
+                labels: [("route", route), ("cache", name)],
+                buckets: Self.latencyBuckets,
+                help: "Time from request end to response end."
+            )
+            histograms[route + "\u{1f}" + name] = histogram
+            return histogram
+        }
+        histogram.record(Duration.nanoseconds(Int64(seconds * 1e9)))
+    }
+
+    public func recordUpstreamError(backend: String, kind: String) {
+        let key = backend + "\u{1f}" + kind
+        let counter = upstreamErrorCounters.withLockedValue { counters in
+            if let counter = counters[key] { return counter }
+            let counter = registry.makeCounter(
+                name: "tollgate_upstream_errors_total",
+                labels: [("backend", backend), ("kind", kind)],
+                help: "Failed upstream attempts by backend and failure kind."
+            )
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
+    }
+
+    static let latencyBuckets: [Duration] = [
+        .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+        .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5),
+        .seconds(30), .seconds(120),
+    ]
+}

@@ -1,0 +1,26 @@
+import Cache
+
+/// Builds the RFC 9211 `Cache-Status` field value for Tollgate's cache.
+enum CacheStatus {
+    static func hit(ttl: Double, key: CacheKey, detail: String? = nil) -> String {
+        var value = "tollgate; hit; ttl=\(Int(ttl.rounded(.down))); key=\"\(key.hex)\""
+        if let detail { value += "; detail=\(detail)" }
+        return value
+    }
+
+    /// `fwd` is one of RFC 9211's reasons: `miss`, `request` (client asked to refresh or
+    /// not store), `bypass` (the route does not cache).
+    static func forward(_ fwd: String, stored: Bool, collapsed: Bool, key: CacheKey?, detail: String? = nil) -> String {
+        var value = "tollgate; fwd=\(fwd)"
+        if stored { value += "; stored" }
+        if collapsed { value += "; collapsed" }
+        if let key { value += "; key=\"\(key.hex)\"" }
+        if let detail { value += "; detail=\(detail)" }
+        return value
+    }
+
+    /// A short label for metrics and the access log.
+    static func label(hit: Bool, fwd: String?) -> String {
+        hit ? "hit" : (fwd ?? "none")
+    }
+}

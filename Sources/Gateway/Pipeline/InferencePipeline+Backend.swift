@@ -1,0 +1,283 @@
+import AsyncHTTPClient
+import Cache
+import NIOCore
+import NIOHTTP1
+import Router
+
+extension InferencePipeline {
+    /// Runs the backend call for a flight: attempts in plan order, retries with jittered
+    /// backoff, fallbacks on the statuses the route names, then stores a good answer.
+    func run(_ flight: Flight, request: InferenceRequest, registered: Bool) async {
+        let result = await callBackends(flight, request: request)
+        if case .success(let entry, _, let backend) = result, request.storable, let cache {
+            var stored = false
+            if entry.byteCount <= maxEntryBytes {
+                let now = Clock.wallNow()
+                // Memory may refuse (admission); the disk tier still keeps it.
+                _ = cache.storeInMemory(entry, now: now)
+                stored = true
+                metrics.cacheStores.increment()
+                let pool = threadPool
+                Task {
+                    do {
+                        try await pool.runIfActive { try cache.storeOnDisk(entry, now: now) }
+                    } catch {
+                        self.logger.warning("disk tier write failed", metadata: ["tollgate.error": "\(error)"])
+                    }
+                }
+            }
+            flight.publish(.finished(.success(entry, stored: stored, backend: backend)))
+        } else {
+            flight.publish(.finished(result))
+        }
+        if registered { flights.remove(flight) }
+    }
+
+    private enum AttemptOutcome {
+        /// A final answer (success, or a failure after the stream had started).
+        case done(FlightResult)
+        /// Failed before anything reached clients: retry, fall back, or give up with this.
+        case failed(BackendFailure, FlightResult)
+    }
+
+    private func callBackends(_ flight: Flight, request: InferenceRequest) async -> FlightResult {
+        let route = request.route
+        let table = policies.table
+        var rng = SystemRandomNumberGenerator()
+        let plan = RoutePlanner.plan(route: route, table: table, affinityHash: request.affinityHash, using: &rng)
+        let routeDeadline = NIODeadline.now() + .milliseconds(Int64(route.timeoutSeconds * 1000))
+        var last: FlightResult = .failed(
+            .unavailable("No backend is available for route '\(route.name)'.", code: "no_backend_available"),
+            backend: "-"
+        )
+
+        for (index, attempt) in plan.enumerated() {
+            let backend = attempt.backend
+            let isLast = index == plan.count - 1
+            // An unconfigured backend or an open circuit is skipped whatever `fallback_on` says.
+            if let reason = backend.unconfiguredReason {
+                last = .failed(.unavailable(reason, code: "upstream_not_configured"), backend: backend.name)
+                continue
+            }
+            let breakerKey = attempt.replica
+            guard breakers.allow(backend: backend.name, replica: breakerKey, now: Clock.monotonicNow()) else {
+                last = .failed(
+                    .unavailable("Backend '\(backend.name)' is unavailable (circuit open).", code: "circuit_open"),
+                    backend: backend.name
+                )
+                continue
+            }
+
+            var retry = 0
+            var lastFailure = BackendFailure.other
+            while true {
+                if Task.isCancelled {
+                    return .failed(.unavailable("The request was cancelled.", code: "cancelled"), backend: backend.name)
+                }
+                switch await attemptOnce(attempt, flight: flight, request: request, routeDeadline: routeDeadline) {
+                case .done(let result):
+                    var success = false
+                    if case .success = result { success = true }
+                    breakers.record(backend: backend.name, replica: breakerKey, success: success, now: Clock.monotonicNow())
+                    return result
+                case .failed(let failure, let result):
+                    last = result
+                    lastFailure = failure
+                    if failure.countsAgainstBreaker {
+                        breakers.record(backend: backend.name, replica: breakerKey, success: false, now: Clock.monotonicNow())
+                    }
+                    metrics.recordUpstreamError(backend: backend.name, kind: failure.metricLabel)
+                }
+                guard retry < route.retry.attempts, route.retry.retryOn.contains(lastFailure),
+                    NIODeadline.now() < routeDeadline
+                else { break }
+                retry += 1
+                let delay = route.retry.delay(forRetry: retry, using: &rng)
+                try? await Task.sleep(nanoseconds: UInt64(max(0, delay) * 1e9))
+            }
+            if isLast || !route.fallbackOn.contains(lastFailure) { return last }
+        }
+        return last
+    }
+
+    private func attemptOnce(
+        _ attempt: PlannedAttempt,
+        flight: Flight,
+        request: InferenceRequest,
+        routeDeadline: NIODeadline
+    ) async -> AttemptOutcome {
+        let backend = attempt.backend
+        let deadline = min(routeDeadline, NIODeadline.now() + .milliseconds(Int64(backend.timeoutSeconds * 1000)))
+        let streaming = flight.streaming && request.kind.canStream
+        let body = upstreamBody(for: request, backend: backend, streaming: streaming)
+        let url = attempt.replica.hasSuffix("/")
+            ? String(attempt.replica.dropLast()) + request.upstreamPath : attempt.replica + request.upstreamPath
+
+        let response: HTTPClientResponse
+        do {
+            response = try await upstream.send(
+                url: url,
+                body: body,
+                apiKey: backend.apiKey,
+                streaming: streaming,
+                deadline: deadline
+            )
+        } catch {
+            return .failed(error.backendFailure, .failed(Self.gatewayError(for: error, backend: backend.name), backend: backend.name))
+        }
+
+        let status = Int(response.status.code)
+        let contentType = response.headers.first(name: "content-type") ?? ""
+        guard (200..<300).contains(status) else {
+            let body = (try? await response.body.collect(upTo: 1024 * 1024)).map { Array(buffer: $0) } ?? []
+            return .failed(.status(status), .upstreamError(status: status, body: body, backend: backend.name))
+        }
+
+        if streaming, contentType.hasPrefix("text/event-stream") {
+            return await relayStream(response, flight: flight, request: request, backend: backend.name)
+        }
+        do {
+            let collected = try await response.body.collect(upTo: max(maxEntryBytes, 64 * 1024 * 1024))
+            let bytes = Array(buffer: collected)
+            guard case .object? = try? JSONParser.parse(bytes) else {
+                return .failed(.other, .failed(.badGateway("Upstream '\(backend.name)' sent a response that is not JSON."), backend: backend.name))
+            }
+            let entry = makeEntry(request: request, body: bytes, events: nil, usageEventIndex: nil)
+            return .done(.success(entry, stored: false, backend: backend.name))
+        } catch {
+            let failure = UpstreamFailure(classifying: error)
+            return .failed(failure.backendFailure, .failed(Self.gatewayError(for: failure, backend: backend.name), backend: backend.name))
+        }
+    }
+
+    /// Relays an event stream to the flight as it arrives, and assembles the stored form.
+    private func relayStream(
+        _ response: HTTPClientResponse,
+        flight: Flight,
+        request: InferenceRequest,
+        backend: String
+    ) async -> AttemptOutcome {
+        flight.publish(.streamStarted(backend: backend))
+        var parser = SSEParser()
+        var assembler = CompletionAssembler(endpoint: request.kind.rawValue)
+        var events: [[UInt8]] = []
+        var usageIndex: Int?
+        var sawDone = false
+        var sawError = false
+        do {
+            for try await chunk in response.body {
+                for payload in try parser.feed(chunk.readableBytesView) {
+                    if payload.elementsEqual("[DONE]".utf8) {
+                        sawDone = true
+                        continue
+                    }
+                    let parsed = try? JSONParser.parse(payload)
+                    if parsed?["error"] != nil { sawError = true }
+                    let isUsage = parsed?["usage"].map { $0 != .null } == true
+                        && (parsed?["choices"]?.arrayValue?.isEmpty ?? true)
+                    if isUsage { usageIndex = events.count }
+                    events.append(payload)
+                    try? assembler.add(event: payload)
+                    flight.publish(.event(payload, isUsage: isUsage))
+                }
+            }
+        } catch {
+            let failure = UpstreamFailure(classifying: error)
+            let message = failure.kind == .timeout
+                ? GatewayError.gatewayTimeout("Upstream '\(backend)' timed out mid-stream.")
+                : GatewayError.badGateway("Upstream '\(backend)' failed mid-stream: \(failure.kind.rawValue).")
+            return .done(.failed(message, backend: backend))
+        }
+        guard sawDone, !sawError else {
+            return .done(.failed(.badGateway("Upstream '\(backend)' ended the stream before it finished."), backend: backend))
+        }
+        guard let body = try? assembler.assembled() else {
+            return .done(.failed(.badGateway("Upstream '\(backend)' sent a stream that could not be assembled."), backend: backend))
+        }
+        let entry = makeEntry(request: request, body: body, events: events, usageEventIndex: usageIndex)
+        return .done(.success(entry, stored: false, backend: backend))
+    }
+
+    private func makeEntry(
+        request: InferenceRequest,
+        body: [UInt8],
+        events: [[UInt8]]?,
+        usageEventIndex: Int?
+    ) -> CachedResponse {
+        var events = events
+        var usageEventIndex = usageEventIndex
+        if events == nil, request.kind.canStream,
+            let synthesized = try? StreamSynthesizer.events(fromCompletion: body, endpoint: request.kind.rawValue)
+        {
+            events = synthesized.events
+            usageEventIndex = synthesized.usageEventIndex
+        }
+        let now = Clock.wallNow()
+        let metadata = EntryMetadata(
+            key: request.cacheKey ?? Self.uniqueKey(),
+            tenant: request.route.cache.scope == .shared ? "shared" : request.tenant,
+            route: request.route.name,
+            endpoint: request.kind.rawValue,
+            model: request.match.model,
+            createdAt: now,
+            expiresAt: now + request.ttlSeconds,
+            tags: request.route.cache.tags
+        )
+        return CachedResponse(metadata: metadata, body: body, events: events, usageEventIndex: usageEventIndex)
+    }
+
+    /// The request body as the backend should see it: its model name, and usage asked for
+    /// on streams so that every stored stream carries its token counts.
+    private func upstreamBody(for request: InferenceRequest, backend: BackendPolicy, streaming: Bool) -> ByteBuffer {
+        var object = request.body
+        object["model"] = .string(backend.upstreamModel ?? request.match.model)
+        if request.kind.canStream {
+            object["stream"] = .bool(streaming)
+            if streaming {
+                var options = object["stream_options"]?.objectValue ?? JSONObject()
+                options["include_usage"] = .bool(true)
+                object["stream_options"] = .object(options)
+            } else {
+                object.removeValue(forKey: "stream_options")
+            }
+        }
+        let bytes = JSONWriter.bytes(.object(object))
+        var buffer = ByteBuffer()
+        buffer.writeBytes(bytes)
+        return buffer
+    }
+
+    static func gatewayError(for failure: UpstreamFailure, backend: String) -> GatewayError {
+        switch failure.kind {
+        case .timeout:
+            return .gatewayTimeout("Upstream '\(backend)' did not answer in time.")
+        case .connect:
+            return GatewayError(status: .badGateway, message: "Upstream '\(backend)' is unreachable: \(failure.detail)", code: "upstream_unreachable")
+        case .closed:
+            return .badGateway("Upstream '\(backend)' closed the connection.")
+        case .cancelled:
+            return .unavailable("The request was cancelled.", code: "cancelled")
+        case .other:
+            return .badGateway("Upstream '\(backend)' failed: \(failure.detail)")
+        }
+    }
+}
+
+extension BackendFailure {
+    /// Client-side statuses say nothing about the backend's health.
+    var countsAgainstBreaker: Bool {
+        switch self {
+        case .status(let code): return code >= 500 || code == 429
+        case .timeout, .connectError, .other: return true
+        }
+    }
+
+    var metricLabel: String {
+        switch self {
+        case .status(let code): return "status_\(code)"
+        case .timeout: return "timeout"
+        case .connectError: return "connect_error"
+        case .other: return "other"
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Cache
+import NIOCore
+import Router
+
+/// What the event loop learned about an inference request before it goes async.
+struct InferenceRequest: Sendable {
+    var requestID: String
+    var kind: EndpointKind
+    /// Path below the backend's `/v1` base, e.g. `/chat/completions`.
+    var upstreamPath: String
+    var body: JSONObject
+    var match: RouteMatch
+    var tenant: String
+    var wantsStream: Bool
+    var includeUsage: Bool
+    var directives: CacheDirectives
+    /// Canonical key; nil when the request must not touch the cache.
+    var cacheKey: CacheKey?
+    /// Key of the raw body, remembered as an alias of `cacheKey` once stored.
+    var rawKey: CacheKey?
+    var affinityHash: UInt64?
+    var ttlSeconds: Double
+
+    var route: RoutePolicy { match.route }
+
+    /// Whether a successful answer may be stored.
+    var storable: Bool { cacheKey != nil && !directives.noStore }
+
+    var endpointName: String { kind.rawValue }
+}
+
+extension EndpointKind {
+    /// The data-plane path for each OpenAI-compatible endpoint.
+    init?(path: String) {
+        switch path {
+        case "/v1/chat/completions": self = .chat
+        case "/v1/completions": self = .completion
+        case "/v1/embeddings": self = .embedding
+        default: return nil
+        }
+    }
+
+    var upstreamPath: String {
+        switch self {
+        case .chat: return "/chat/completions"
+        case .completion: return "/completions"
+        case .embedding: return "/embeddings"
+        case .predict: return "/predict"
+        }
+    }
+
+    /// Whether the endpoint can answer with an event stream.
+    var canStream: Bool { self == .chat || self == .completion }
+}

@@ -1,0 +1,416 @@
+import Cache
+import NIOCore
+import NIOHTTP1
+import Router
+
+/// One per data-plane connection. Collects a request, answers cache hits right here on the
+/// event loop, and hands misses to the async pipeline through a `ChannelResponseSink`.
+final class GatewayHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let shared: GatewayContext
+    private var state = ConnectionState()
+    private var context: ChannelHandlerContext?
+    private var body = ByteBuffer()
+    private var idleTimer: Scheduled<Void>?
+    private var requestTimer: Scheduled<Void>?
+    private var missTask: Task<Void, Never>?
+    private var current = RequestRecord()
+
+    init(shared: GatewayContext) {
+        self.shared = shared
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        armIdleTimer(context: context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        cancelTimers()
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        cancelTimers()
+        missTask?.cancel()
+        missTask = nil
+        if state.phase != .idle, state.phase != .closed {
+            // The client went away first: 499, as nginx logs it.
+            finishRequest(status: 499, bytes: current.bytesOut, outcome: current.outcome)
+        }
+        state.phase = .closed
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            receiveHead(head, context: context)
+        case .body(var chunk):
+            guard state.phase == .receiving else { return }
+            if body.readableBytes + chunk.readableBytes > shared.maxBodyBytes {
+                rejectOversizedBody(context: context)
+                return
+            }
+            body.writeBuffer(&chunk)
+        case .end:
+            guard state.phase == .receiving, let head = state.head else { return }
+            requestTimer?.cancel()
+            requestTimer = nil
+            state.phase = .responding
+            dispatch(head: head, context: context)
+        }
+    }
+
+    private func receiveHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        idleTimer = nil
+        state.begin(head: head)
+        state.keepAlive = head.isKeepAlive && !shared.isDraining
+        current = RequestRecord(
+            requestID: shared.nextRequestID(),
+            method: head.method.rawValue,
+            path: String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""),
+            started: NIODeadline.now()
+        )
+        shared.requestStarted()
+        if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > shared.maxBodyBytes {
+            rejectOversizedBody(context: context)
+            return
+        }
+        body = context.channel.allocator.buffer(capacity: 0)
+        let timeout = shared.requestTimeout
+        requestTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
+            self?.requestTimedOut()
+        }
+    }
+
+    private func rejectOversizedBody(context: ChannelHandlerContext) {
+        requestTimer?.cancel()
+        requestTimer = nil
+        state.phase = .responding
+        state.keepAlive = false
+        respond(error: .payloadTooLarge(limit: shared.maxBodyBytes))
+        state.phase = .discarding
+    }
+
+    private func requestTimedOut() {
+        guard state.phase == .receiving else { return }
+        state.phase = .responding
+        state.keepAlive = false
+        respond(error: .requestTimeout)
+    }
+
+    // MARK: Routing
+
+    private func dispatch(head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let path = current.path
+        if let kind = EndpointKind(path: path) {
+            guard head.method == .POST else {
+                return respond(error: .methodNotAllowed(head.method, path: path, allowed: "POST"))
+            }
+            return handleInference(kind: kind, path: path, head: head, context: context)
+        }
+        switch path {
+        case "/healthz":
+            guard head.method == .GET || head.method == .HEAD else {
+                return respond(error: .methodNotAllowed(head.method, path: path, allowed: "GET"))
+            }
+            respondJSON(#"{"status":"ok"}"#)
+        case "/readyz", "/v2/health/ready", "/v2/health/live":
+            guard head.method == .GET || head.method == .HEAD else {
+                return respond(error: .methodNotAllowed(head.method, path: path, allowed: "GET"))
+            }
+            if shared.isDraining {
+                respond(error: .unavailable("The gateway is shutting down.", code: "draining"))
+            } else {
+                respondJSON(#"{"status":"ready"}"#)
+            }
+        case "/v1/models":
+            guard head.method == .GET else {
+                return respond(error: .methodNotAllowed(head.method, path: path, allowed: "GET"))
+            }
+            startAsync(context: context) { pipeline, sink in await pipeline.listModels(sink: sink) }
+        case "/v1/predict":
+            respond(
+                error: .notFound("No tabular models are configured on this gateway.", code: "model_not_found")
+            )
+        default:
+            if path.hasPrefix("/v2/models") {
+                respond(error: .notFound("No tabular models are configured on this gateway.", code: "model_not_found"))
+            } else {
+                respond(error: .notFound("Unknown path \(path).", code: "unknown_url"))
+            }
+        }
+    }
+
+    // MARK: Inference: the hit path stays here
+
+    private func handleInference(kind: EndpointKind, path: String, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let tenant = TenantResolver.tenant(for: head.headers)
+        current.outcome.tenant = tenant
+        let directives = head.headers.first(name: "cache-control").map(CacheDirectives.init(header:)) ?? .none
+        var rawKey: CacheKey?
+        if let cache = shared.cache, !directives.noStore {
+            let key = body.withUnsafeReadableBytes { RequestCanonicalizer.rawKey(scope: tenant, path: path, body: $0) }
+            rawKey = key
+            if directives.allowsLookup, let alias = shared.aliases.lookup(key) {
+                let now = Clock.wallNow()
+                if let entry = cache.getFromMemory(alias.canonical, now: now), Self.fresh(entry, directives, now) {
+                    current.outcome.route = entry.metadata.route
+                    current.outcome.model = entry.metadata.model
+                    return serveHit(entry, stream: alias.wantsStream, includeUsage: alias.includeUsage, now: now)
+                }
+            }
+        }
+
+        let request: InferenceRequest
+        do {
+            request = try shared.pipeline.prepare(
+                kind: kind,
+                path: path,
+                head: head,
+                body: body,
+                tenant: tenant,
+                directives: directives,
+                rawKey: rawKey,
+                requestID: current.requestID
+            )
+        } catch {
+            return respond(error: error)
+        }
+        current.outcome.route = request.route.name
+        current.outcome.model = request.match.model
+
+        if let key = request.cacheKey, let cache = shared.cache, directives.allowsLookup {
+            let now = Clock.wallNow()
+            if let entry = cache.getFromMemory(key, now: now), Self.fresh(entry, directives, now) {
+                if let raw = request.rawKey {
+                    shared.aliases.record(
+                        raw,
+                        RawAlias(canonical: key, wantsStream: request.wantsStream, includeUsage: request.includeUsage)
+                    )
+                }
+                return serveHit(entry, stream: request.wantsStream, includeUsage: request.includeUsage, now: now)
+            }
+        }
+        startAsync(context: context) { pipeline, sink in await pipeline.serveMiss(request, sink: sink) }
+    }
+
+    private static func fresh(_ entry: CachedResponse, _ directives: CacheDirectives, _ now: Double) -> Bool {
+        guard let maxAge = directives.maxAge else { return true }
+        return entry.metadata.age(now: now) <= maxAge
+    }
+
+    private func serveHit(_ entry: CachedResponse, stream: Bool, includeUsage: Bool, now: Double) {
+        guard let context else { return }
+        shared.metrics.cacheHits.increment()
+        current.outcome.cache = "hit"
+        current.outcome.backend = "cache"
+        let (buffer, contentType) = ResponseRenderer.body(
+            for: entry,
+            stream: stream,
+            includeUsage: includeUsage,
+            allocator: context.channel.allocator
+        )
+        let metadata = entry.metadata
+        let headers = ResponseRenderer.headers(
+            contentType: contentType,
+            length: buffer.readableBytes,
+            extra: [
+                ("cache-status", CacheStatus.hit(ttl: metadata.ttl(now: now), key: metadata.key)),
+                ("age", String(Int(metadata.age(now: now)))),
+                ("x-tollgate-cache-key", metadata.key.hex),
+            ]
+        )
+        writeResponse(
+            status: HTTPResponseStatus(statusCode: entry.status),
+            headers: headers,
+            body: buffer,
+            outcome: current.outcome
+        )
+    }
+
+    private func startAsync(
+        context: ChannelHandlerContext,
+        _ work: @escaping @Sendable (InferencePipeline, ChannelResponseSink) async -> Void
+    ) {
+        state.generation &+= 1
+        let sink = ChannelResponseSink(
+            handler: NIOLoopBound(self, eventLoop: context.eventLoop),
+            eventLoop: context.eventLoop,
+            allocator: context.channel.allocator,
+            generation: state.generation
+        )
+        let pipeline = shared.pipeline
+        missTask = Task { await work(pipeline, sink) }
+    }
+
+    // MARK: Writing (called on the event loop, directly or through the sink)
+
+    func isCurrent(_ generation: UInt64) -> Bool { state.generation == generation }
+
+    func writeResponse(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer, outcome: ResponseOutcome) {
+        guard let context, state.phase == .responding, let head = state.head else { return }
+        var headers = headers
+        headers.add(name: "x-request-id", value: current.requestID)
+        if !state.keepAlive { headers.add(name: "connection", value: "close") }
+        let bytes = body.readableBytes
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+        if head.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        finishRequest(status: Int(status.code), bytes: bytes, outcome: outcome)
+        endResponse(context: context)
+    }
+
+    func writeStreamHead(status: HTTPResponseStatus, headers: HTTPHeaders) {
+        guard let context, state.phase == .responding, let head = state.head else { return }
+        var headers = headers
+        headers.add(name: "x-request-id", value: current.requestID)
+        if !state.keepAlive { headers.add(name: "connection", value: "close") }
+        state.phase = .streaming
+        context.writeAndFlush(
+            wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
+            promise: nil
+        )
+    }
+
+    func writeStreamChunk(_ chunk: ByteBuffer) {
+        guard let context, state.phase == .streaming else { return }
+        current.bytesOut += chunk.readableBytes
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(chunk))), promise: nil)
+    }
+
+    func endStream(outcome: ResponseOutcome) {
+        guard let context, state.phase == .streaming else { return }
+        finishRequest(status: 200, bytes: current.bytesOut, outcome: outcome)
+        endResponse(context: context)
+    }
+
+    func abortStream(outcome: ResponseOutcome) {
+        guard let context, state.phase == .streaming else { return }
+        finishRequest(status: 502, bytes: current.bytesOut, outcome: outcome)
+        state.phase = .closed
+        context.flush()
+        context.close(promise: nil)
+    }
+
+    private func endResponse(context: ChannelHandlerContext) {
+        missTask = nil
+        let keepAlive = state.keepAlive && !shared.isDraining
+        state.finish()
+        let loopBoundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+            if !keepAlive {
+                context.close(promise: nil)
+            } else {
+                loopBoundSelf.value.armIdleTimer(context: context)
+            }
+        }
+        if state.phase == .discarding || !keepAlive {
+            state.phase = .closed
+        }
+    }
+
+    private func respond(error: GatewayError) {
+        let bodyBytes = error.body
+        var buffer = ByteBuffer()
+        buffer.writeBytes(bodyBytes)
+        let headers = ResponseRenderer.headers(contentType: "application/json", length: bodyBytes.count, extra: error.headers)
+        writeResponse(status: error.status, headers: headers, body: buffer, outcome: current.outcome)
+    }
+
+    private func respondJSON(_ text: String) {
+        var buffer = ByteBuffer()
+        buffer.writeString(text)
+        let headers = ResponseRenderer.headers(contentType: "application/json", length: buffer.readableBytes, extra: [])
+        writeResponse(status: .ok, headers: headers, body: buffer, outcome: current.outcome)
+    }
+
+    private func finishRequest(status: Int, bytes: Int, outcome: ResponseOutcome) {
+        guard !current.finished else { return }
+        current.finished = true
+        shared.requestFinished()
+        let seconds = Double((NIODeadline.now() - current.started).nanoseconds) / 1e9
+        shared.metrics.recordRequest(route: outcome.route, status: status, cache: outcome.cache, seconds: seconds)
+        shared.accessLog.log(
+            AccessLog.Record(
+                requestID: current.requestID,
+                method: current.method,
+                path: current.path,
+                status: status,
+                route: outcome.route,
+                model: outcome.model,
+                tenant: outcome.tenant,
+                cache: outcome.cache,
+                backend: outcome.backend,
+                bytesOut: bytes,
+                durationSeconds: seconds,
+                upstreamSeconds: outcome.upstreamSeconds
+            )
+        )
+    }
+
+    // MARK: Timers
+
+    private func armIdleTimer(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        guard state.phase == .idle else { return }
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: shared.idleTimeout) { [weak self] in
+            guard let self, self.state.phase == .idle else { return }
+            self.context?.close(promise: nil)
+        }
+    }
+
+    private func cancelTimers() {
+        idleTimer?.cancel()
+        idleTimer = nil
+        requestTimer?.cancel()
+        requestTimer = nil
+    }
+}
+
+@available(*, unavailable)
+extension GatewayHandler: Sendable {}
+
+/// Where a connection is in its request/response cycle.
+struct ConnectionState {
+    enum Phase: Equatable {
+        case idle
+        case receiving
+        case responding
+        case streaming
+        /// A 413 went out; the rest of the body is dropped and the connection closes.
+        case discarding
+        case closed
+    }
+
+    var phase: Phase = .idle
+    var head: HTTPRequestHead?
+    var keepAlive = true
+    /// Bumped per async response so that a late write from an old request is ignored.
+    var generation: UInt64 = 0
+
+    mutating func begin(head: HTTPRequestHead) {
+        phase = .receiving
+        self.head = head
+    }
+
+    mutating func finish() {
+        if phase == .responding || phase == .streaming { phase = .idle }
+    }
+}
+
+/// What the access log line of the current request is built from.
+struct RequestRecord {
+    var requestID = ""
+    var method = ""
+    var path = ""
+    var started = NIODeadline.now()
+    var outcome = ResponseOutcome()
+    var bytesOut = 0
+    var finished = false
+}

@@ -1,0 +1,1 @@
+public enum LocalModelsInfo { public static let engines: [String] = [] }

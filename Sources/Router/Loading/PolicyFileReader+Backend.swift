@@ -1,0 +1,125 @@
+extension PolicyFileReader {
+    static let backendKeys = [
+        "type", "url", "url_env", "replicas", "api_key_env", "model", "affinity", "affinity_prefix_chars",
+        "timeout_seconds", "connect_timeout_seconds", "circuit_breaker",
+    ]
+
+    /// Default prompt prefix hashed by `affinity = "prefix"`: long enough to cover a
+    /// typical system prompt, short enough to hash in well under a microsecond.
+    static let defaultAffinityPrefixChars = 512
+
+    /// `[backends.<name>]`. Always returns a backend (with defaults where values were
+    /// wrong), so that routes naming it are not also reported as unknown.
+    func readBackend(_ name: String, _ table: TableReader) -> BackendPolicy {
+        table.checkKeys(Self.backendKeys)
+        let line = diagnostics.locator.line(for: table.path)
+        var backend = BackendPolicy(name: name, replicas: [], file: diagnostics.file, line: line)
+        if let type = table.string("type") {
+            if let known = BackendPolicy.BackendType(rawValue: type) {
+                backend.type = known
+            } else {
+                let expected = BackendPolicy.BackendType.allCases.map(\.rawValue).joined(separator: ", ")
+                table.invalid("type", "unknown backend type '\(type)'; expected one of \(expected)")
+            }
+        }
+        backend.apiKeyEnv = table.string("api_key_env")
+        backend.apiKey = backend.apiKeyEnv.flatMap { environment[$0] }.flatMap { $0.isEmpty ? nil : $0 }
+        readLocation(of: &backend, table)
+        backend.upstreamModel = table.string("model")
+        readAffinity(of: &backend, table)
+        if let seconds = table.number("timeout_seconds") { backend.timeoutSeconds = seconds }
+        if let seconds = table.number("connect_timeout_seconds") { backend.connectTimeoutSeconds = seconds }
+        if let breaker = table.table("circuit_breaker") {
+            breaker.checkKeys(["failure_threshold", "cooldown_seconds", "half_open_probes"])
+            if let value = breaker.integer("failure_threshold", in: 1...Int.max) {
+                backend.circuitBreaker.failureThreshold = value
+            }
+            if let value = breaker.number("cooldown_seconds", allowZero: true) {
+                backend.circuitBreaker.cooldownSeconds = value
+            }
+            if let value = breaker.integer("half_open_probes", in: 1...Int.max) {
+                backend.circuitBreaker.halfOpenProbes = value
+            }
+        }
+        return backend
+    }
+
+    /// `url_env` (when the variable is set) wins over `url` and `replicas`. The variable
+    /// may hold several URLs separated by commas. When it is unset and nothing else is
+    /// given, the backend loads as unconfigured instead of failing the whole policy:
+    /// that is the state of a fresh install.
+    private func readLocation(of backend: inout BackendPolicy, _ table: TableReader) {
+        let url = table.string("url")
+        let urlEnv = table.string("url_env")
+        let replicas = table.strings("replicas")
+        if url != nil, replicas != nil {
+            table.invalid("replicas", "set either url or replicas, not both")
+        }
+        if let urlEnv, let value = environment[urlEnv], !value.allSatisfy(\.isWhitespace) {
+            let urls = value.split(separator: ",").map { String($0.trimmingWhitespace()) }
+            backend.replicas = validated(urls, table) { _, reason in
+                table.invalid("url_env", "\(urlEnv) (from the environment): \(reason)")
+            }
+        } else if let url {
+            backend.replicas = validated([url], table) { _, reason in table.invalid("url", reason) }
+        } else if let replicas {
+            guard !replicas.isEmpty else {
+                table.invalid("replicas", "must list at least one base URL")
+                return
+            }
+            backend.replicas = validated(replicas, table) { index, reason in
+                let path = table.path.appending("replicas")
+                diagnostics.report(.invalidValue, at: path, line: path.appending(index: index), reason)
+            }
+        } else if let urlEnv {
+            var reason = "no upstream configured for backend '\(backend.name)': set \(urlEnv) (base URL ending in /v1)"
+            if let keyEnv = backend.apiKeyEnv { reason += " and \(keyEnv)" }
+            backend.unconfiguredReason = reason
+        } else if table.entries["url"] == nil, table.entries["replicas"] == nil {
+            table.missing("url", "backend '\(backend.name)' needs url, url_env or replicas")
+        }
+    }
+
+    /// The valid URLs, normalised; `report(index, reason)` for each bad or repeated one.
+    private func validated(_ urls: [String], _ table: TableReader, report: (Int, String) -> Void) -> [String] {
+        var result: [String] = []
+        for (index, url) in urls.enumerated() {
+            switch UpstreamURL.validate(url) {
+            case .success(let normalized):
+                if result.contains(normalized) {
+                    report(index, "'\(url)' is listed twice")
+                } else {
+                    result.append(normalized)
+                }
+            case .failure(let problem):
+                report(index, problem.reason)
+            }
+        }
+        return result
+    }
+
+    private func readAffinity(of backend: inout BackendPolicy, _ table: TableReader) {
+        let chars = table.integer("affinity_prefix_chars", in: 1...1_000_000)
+        let written = table.node("affinity") != nil
+        switch table.string("affinity") {
+        case "prefix":
+            backend.affinity = .prefix(chars: chars ?? Self.defaultAffinityPrefixChars)
+        case let value where value == "none" || (value == nil && !written):
+            if table.has("affinity_prefix_chars") {
+                table.invalid("affinity_prefix_chars", "only applies with affinity = \"prefix\"")
+            }
+        case let other?:
+            table.invalid("affinity", "unknown affinity '\(other)'; expected one of none, prefix")
+        case nil:
+            break  // Not a string; already reported.
+        }
+    }
+}
+
+extension StringProtocol {
+    func trimmingWhitespace() -> SubSequence {
+        let start = firstIndex { !$0.isWhitespace } ?? endIndex
+        let end = lastIndex { !$0.isWhitespace }.map(index(after:)) ?? start
+        return self[start..<end]
+    }
+}

@@ -1,0 +1,102 @@
+/// The contents of all policy files merged in file order, with the checks that span
+/// files: duplicate names, references to backends, and alias chains.
+struct PolicySet {
+    private(set) var backends: [PolicyFileReader.Backend] = []
+    private(set) var routes: [PolicyFileReader.Route] = []
+    private(set) var aliases: [PolicyFileReader.Alias] = []
+    private var backendsByName: [String: PolicyFileReader.Backend] = [:]
+    private var routesByName: [String: PolicyFileReader.Route] = [:]
+    private var aliasesByName: [String: PolicyFileReader.Alias] = [:]
+
+    /// Adds one file's contents; a name already defined is reported where it is repeated.
+    mutating func add(_ contents: PolicyFileReader.Contents) {
+        for backend in contents.backends {
+            if let first = backendsByName[backend.policy.name] {
+                backend.diagnostics.report(
+                    .duplicate,
+                    at: backend.path,
+                    "duplicate backend '\(backend.policy.name)' (first defined at \(first.diagnostics.location(of: first.path)))"
+                )
+                continue
+            }
+            backendsByName[backend.policy.name] = backend
+            backends.append(backend)
+        }
+        for route in contents.routes {
+            if let first = routesByName[route.policy.name] {
+                route.diagnostics.report(
+                    .duplicate,
+                    at: route.path.appending("name"),
+                    "duplicate route name '\(route.policy.name)' (first defined at \(first.diagnostics.location(of: first.path)))"
+                )
+                continue
+            }
+            routesByName[route.policy.name] = route
+            routes.append(route)
+        }
+        for alias in contents.aliases {
+            if let first = aliasesByName[alias.name] {
+                alias.diagnostics.report(
+                    .duplicate,
+                    at: alias.path,
+                    "duplicate alias '\(alias.name)' (first defined at \(first.diagnostics.location(of: first.path)))"
+                )
+                continue
+            }
+            aliasesByName[alias.name] = alias
+            aliases.append(alias)
+        }
+    }
+
+    /// Every backend a route names must exist in some file.
+    func checkReferences() {
+        let known = backendsByName.isEmpty
+            ? "no backends are defined"
+            : "known: " + backendsByName.keys.sorted().joined(separator: ", ")
+        for route in routes {
+            let references = zip(route.policy.backends.map(\.backend), route.primaryPaths).map { ($0, $1, "backends") }
+                + zip(route.policy.fallbacks, route.fallbackPaths).map { ($0, $1, "fallbacks") }
+            for (name, path, key) in references where backendsByName[name] == nil {
+                route.diagnostics.report(
+                    .unknownReference,
+                    at: route.path.appending(key),
+                    line: path,
+                    "unknown backend '\(name)' (\(known))"
+                )
+            }
+        }
+    }
+
+    /// Aliases resolve one level only, so an alias whose target is itself an alias would
+    /// silently stop halfway; both that and cycles are reported.
+    func checkAliases() {
+        for alias in aliases {
+            if alias.target == alias.name {
+                alias.diagnostics.report(.aliasCycle, at: alias.path, "alias '\(alias.name)' points to itself")
+                continue
+            }
+            guard aliasesByName[alias.target] != nil else { continue }
+            var chain = [alias.name]
+            var visited: Set<String> = [alias.name]
+            var current = alias.name
+            while let step = aliasesByName[current] {
+                chain.append(step.target)
+                guard visited.insert(step.target).inserted else { break }
+                current = step.target
+            }
+            let reason = chain.last == alias.name
+                ? "alias cycle: \(chain.joined(separator: " -> "))"
+                : "alias '\(alias.name)' points to '\(alias.target)', which is itself an alias; "
+                    + "point it at the model name directly (aliases resolve one level)"
+            alias.diagnostics.report(.aliasCycle, at: alias.path, reason)
+        }
+    }
+
+    var table: RoutingTable {
+        RoutingTable(
+            routes: routes.map(\.policy),
+            backends: backends.map(\.policy),
+            aliases: Dictionary(uniqueKeysWithValues: aliases.map { ($0.name, $0.target) })
+        )
+    }
+}

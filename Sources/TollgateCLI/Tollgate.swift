@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct Tollgate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tollgate",
+        abstract: "A response-caching gateway for machine-learning inference.",
+        subcommands: [Serve.self, CheckConfig.self, CacheCommand.self, PoliciesCommand.self],
+        defaultSubcommand: Serve.self
+    )
+}
