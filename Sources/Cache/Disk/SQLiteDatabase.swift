@@ -119,14 +119,16 @@ public final class SQLiteDatabase {
     }
 
     /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
+    /// Inside another transaction it becomes a savepoint, so helpers can nest.
     public func transaction<Result>(_ body: () throws -> Result) throws -> Result {
-        try execute("BEGIN IMMEDIATE")
+        let nested = sqlite3_get_autocommit(try connection()) == 0
+        try execute(nested ? "SAVEPOINT tollgate_nested" : "BEGIN IMMEDIATE")
         do {
             let result = try body()
-            try execute("COMMIT")
+            try execute(nested ? "RELEASE tollgate_nested" : "COMMIT")
             return result
         } catch {
-            try? execute("ROLLBACK")
+            try? execute(nested ? "ROLLBACK TO tollgate_nested; RELEASE tollgate_nested" : "ROLLBACK")
             throw error
         }
     }

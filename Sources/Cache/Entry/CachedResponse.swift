@@ -51,6 +51,8 @@ public final class CachedResponse: Sendable {
     public let body: [UInt8]
     public let events: [[UInt8]]?
     public let usageEventIndex: Int?
+    /// The key in hex, made once: every hit sends it in two headers.
+    public let keyHex: String
 
     public init(
         metadata: EntryMetadata,
@@ -66,6 +68,7 @@ public final class CachedResponse: Sendable {
         self.body = body
         self.events = events
         self.usageEventIndex = usageEventIndex
+        self.keyHex = metadata.key.hex
     }
 
     public var key: CacheKey { metadata.key }

@@ -59,7 +59,8 @@ extension MemoryTier {
     /// pushed out of the window becomes a candidate for the main segmented LRU and gets in
     /// only if the sketch says it is requested more often than the entry it would push out.
     /// A one-pass scan therefore churns the window and the probation segment but cannot
-    /// displace the protected segment (80% of main), which holds entries hit at least twice.
+    /// displace the protected segment (80% of main), which holds entries hit again after
+    /// they were admitted.
     struct Shard {
         /// Candidates at least this popular win a tie now and then (1 in 128), so an attacker
         /// who floods a victim's sketch counters cannot lock new entries out for good.
@@ -126,6 +127,7 @@ extension MemoryTier {
         mutating func put(_ entry: CachedResponse, now: Double) -> Bool {
             let key = entry.key
             let bytes = entry.byteCount
+            // A store is a request too: a refresh (`no-cache`) stores without asking first.
             sketch.increment(key)
             guard bytes <= capacity, entry.metadata.expiresAt > now else {
                 // The old value is stale either way; keeping it would answer with it.

@@ -56,10 +56,35 @@ public final class GatewayMetrics: Sendable {
         )
     }
 
+    /// A connection's last label set and its collectors: a keep-alive connection usually
+    /// repeats the same route, status and cache result, and then skips both lookups.
+    struct Memo {
+        var labels: RequestLabels?
+        var counter: Counter?
+        var histogram: DurationHistogram?
+    }
+
+    func recordRequest(route: String, status: Int, cache: String, seconds: Double, memo: inout Memo) {
+        let labels = RequestLabels(route: route, status: status, cache: cache)
+        if memo.labels != labels {
+            memo.labels = labels
+            memo.counter = counter(for: labels)
+            memo.histogram = histogram(route: route, cache: cache)
+        }
+        memo.counter?.increment()
+        memo.histogram?.recordNanoseconds(Int64(seconds * 1e9))
+    }
+
     /// Counts one finished request and its latency.
     public func recordRequest(route: String, status: Int, cache: String, seconds: Double) {
         let labels = RequestLabels(route: route, status: status, cache: cache)
-        let counter = requestCounters.withLockedValue { counters in
+        counter(for: labels).increment()
+        histogram(route: route, cache: cache).recordNanoseconds(Int64(seconds * 1e9))
+    }
+
+    private func counter(for labels: RequestLabels) -> Counter {
+        let (route, status, cache) = (labels.route, labels.status, labels.cache)
+        return requestCounters.withLockedValue { counters in
             if let counter = counters[labels] { return counter }
             let counter = registry.makeCounter(
                 name: "tollgate_requests_total",
@@ -69,8 +94,10 @@ public final class GatewayMetrics: Sendable {
             counters[labels] = counter
             return counter
         }
-        counter.increment()
-        let histogram = latencyHistograms.withLockedValue { histograms in
+    }
+
+    private func histogram(route: String, cache: String) -> DurationHistogram {
+        latencyHistograms.withLockedValue { histograms in
             let name = cache == "hit" ? "hit" : "miss"
             if let histogram = histograms[route + "\u{1f}" + name] { return histogram }
             let histogram = registry.makeDurationHistogram(
@@ -82,7 +109,6 @@ public final class GatewayMetrics: Sendable {
             histograms[route + "\u{1f}" + name] = histogram
             return histogram
         }
-        histogram.record(Duration.nanoseconds(Int64(seconds * 1e9)))
     }
 
     public func recordUpstreamError(backend: String, kind: String) {

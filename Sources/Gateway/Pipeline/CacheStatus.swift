@@ -2,8 +2,8 @@ import Cache
 
 /// Builds the RFC 9211 `Cache-Status` field value for Tollgate's cache.
 enum CacheStatus {
-    static func hit(ttl: Double, key: CacheKey, detail: String? = nil) -> String {
-        var value = "tollgate; hit; ttl=\(Int(ttl.rounded(.down))); key=\"\(key.hex)\""
+    static func hit(ttl: Double, keyHex: String, detail: String? = nil) -> String {
+        var value = "tollgate; hit; ttl=\(Int(ttl.rounded(.down))); key=\"\(keyHex)\""
         if let detail { value += "; detail=\(detail)" }
         return value
     }

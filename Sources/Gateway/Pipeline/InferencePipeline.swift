@@ -57,7 +57,7 @@ final class InferencePipeline: Sendable {
                 metrics.cacheHits.increment()
                 outcome.cache = "hit"
                 recordAlias(request)
-                sendStored(entry, request: request, cacheStatus: CacheStatus.hit(ttl: entry.metadata.ttl(now: now), key: key, detail: "disk"),
+                sendStored(entry, request: request, cacheStatus: CacheStatus.hit(ttl: entry.metadata.ttl(now: now), keyHex: entry.keyHex, detail: "disk"),
                            age: entry.metadata.age(now: now), sink: sink, outcome: outcome)
                 return
             }
@@ -191,7 +191,7 @@ final class InferencePipeline: Sendable {
         var extra = extraHeaders
         if let cacheStatus {
             extra.append(("cache-status", cacheStatus))
-            extra.append(("x-tollgate-cache-key", entry.key.hex))
+            extra.append(("x-tollgate-cache-key", entry.keyHex))
         }
         if let age { extra.append(("age", String(Int(age.rounded(.down))))) }
         let headers = ResponseRenderer.headers(contentType: contentType, length: body.readableBytes, extra: extra)

@@ -7,7 +7,11 @@ enum TenantResolver {
     static let anonymous = "anonymous"
 
     static func tenant(for headers: HTTPHeaders) -> String {
-        guard let authorization = headers.first(name: "authorization") else { return anonymous }
+        tenant(authorization: headers.first(name: "authorization"))
+    }
+
+    static func tenant(authorization: String?) -> String {
+        guard let authorization else { return anonymous }
         var token = Substring(authorization)
         if token.count > 7, token.prefix(7).lowercased() == "bearer " { token = token.dropFirst(7) }
         token = token.drop(while: { $0 == " " })

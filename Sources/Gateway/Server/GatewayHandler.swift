@@ -17,6 +17,10 @@ final class GatewayHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var requestTimer: Scheduled<Void>?
     private var missTask: Task<Void, Never>?
     private var current = RequestRecord()
+    /// Keep-alive clients send the same key on every request: hash it once per connection.
+    private var lastAuthorization: String?
+    private var lastTenant = TenantResolver.anonymous
+    private var metricsMemo = GatewayMetrics.Memo()
 
     init(shared: GatewayContext) {
         self.shared = shared
@@ -151,7 +155,12 @@ final class GatewayHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: Inference: the hit path stays here
 
     private func handleInference(kind: EndpointKind, path: String, head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let tenant = TenantResolver.tenant(for: head.headers)
+        let authorization = head.headers.first(name: "authorization")
+        if authorization != lastAuthorization {
+            lastAuthorization = authorization
+            lastTenant = TenantResolver.tenant(authorization: authorization)
+        }
+        let tenant = lastTenant
         current.outcome.tenant = tenant
         let directives = head.headers.first(name: "cache-control").map(CacheDirectives.init(header:)) ?? .none
         var rawKey: CacheKey?
@@ -222,9 +231,9 @@ final class GatewayHandler: ChannelInboundHandler, RemovableChannelHandler {
             contentType: contentType,
             length: buffer.readableBytes,
             extra: [
-                ("cache-status", CacheStatus.hit(ttl: metadata.ttl(now: now), key: metadata.key)),
+                ("cache-status", CacheStatus.hit(ttl: metadata.ttl(now: now), keyHex: entry.keyHex)),
                 ("age", String(Int(metadata.age(now: now)))),
-                ("x-tollgate-cache-key", metadata.key.hex),
+                ("x-tollgate-cache-key", entry.keyHex),
             ]
         )
         writeResponse(
@@ -335,7 +344,13 @@ final class GatewayHandler: ChannelInboundHandler, RemovableChannelHandler {
         current.finished = true
         shared.requestFinished()
         let seconds = Double((NIODeadline.now() - current.started).nanoseconds) / 1e9
-        shared.metrics.recordRequest(route: outcome.route, status: status, cache: outcome.cache, seconds: seconds)
+        shared.metrics.recordRequest(
+            route: outcome.route,
+            status: status,
+            cache: outcome.cache,
+            seconds: seconds,
+            memo: &metricsMemo
+        )
         shared.accessLog.log(
             AccessLog.Record(
                 requestID: current.requestID,
