@@ -18,7 +18,15 @@ import Testing
         #expect(chat.fallbacks == ["default"])
         #expect(chat.fallbackOn == FailureSet(statuses: [429, 503], timeout: true))
         #expect(chat.timeoutSeconds == 90)
-        #expect(chat.retry == RetryPolicy(attempts: 2, baseBackoff: 0.1, maxBackoff: 2, retryOn: .init(statuses: [502], connectError: true)))
+        #expect(
+            chat.retry
+                == RetryPolicy(
+                    attempts: 2,
+                    baseBackoff: 0.1,
+                    maxBackoff: 2,
+                    retryOn: .init(statuses: [502], connectError: true)
+                )
+        )
         #expect(chat.cache == CachePolicy(enabled: true, ttlSeconds: 3600, scope: .shared, tags: ["team-a"]))
         #expect(chat.file == "policies/20-routes.toml")
         #expect(chat.line == 1)
@@ -41,7 +49,9 @@ import Testing
         #expect(openai.upstreamModel == "gpt-4o-mini")
         #expect(openai.timeoutSeconds == 45)
         #expect(openai.connectTimeoutSeconds == 2.5)
-        #expect(openai.circuitBreaker == CircuitBreakerConfig(failureThreshold: 3, cooldownSeconds: 10, halfOpenProbes: 2))
+        #expect(
+            openai.circuitBreaker == CircuitBreakerConfig(failureThreshold: 3, cooldownSeconds: 10, halfOpenProbes: 2)
+        )
         #expect(openai.affinity == .none)
         #expect(openai.line == 1)
 
@@ -51,6 +61,61 @@ import Testing
         #expect(vllm.apiKey == nil)
         #expect(vllm.timeoutSeconds == 60)
         #expect(vllm.circuitBreaker == CircuitBreakerConfig())
+    }
+
+    @Test func contractExampleLoads() throws {
+        // docs/contracts.md, with `url` dropped (it lists both url and replicas to show the
+        // keys) and the backends its route names defined.
+        let source = PolicySource(
+            path: "policies/contract.toml",
+            text: """
+                [backends.openai]
+                type = "openai"                        # OpenAI-compatible HTTP upstream (only type for now)
+                url_env = "TOLLGATE_UPSTREAM_URL"      # ... or taken from this env var (wins when set)
+                api_key_env = "TOLLGATE_UPSTREAM_API_KEY"  # optional; sent as Authorization: Bearer
+                replicas = ["http://127.0.0.1:9001/v1", "http://127.0.0.1:9002/v1"]  # instead of url
+                affinity = "prefix"                    # "prefix" (consistent hash on prompt prefix) | "none"
+                affinity_prefix_chars = 512
+                model = "gpt-4o-mini"                  # optional: model name sent upstream
+                timeout_seconds = 60                   # whole-response timeout for this backend
+                connect_timeout_seconds = 5
+                circuit_breaker = { failure_threshold = 5, cooldown_seconds = 30, half_open_probes = 1 }
+
+                [backends.vllm]
+                url = "http://127.0.0.1:8000/v1"
+                [backends.local]
+                url = "http://127.0.0.1:8001/v1"
+
+                [[routes]]
+                name = "chat"
+                kinds = ["chat", "completion"]         # chat | completion | embedding | predict
+                models = ["gpt-*", "llama3"]           # exact names or globs (* ?)
+                backends = [{ backend = "openai", weight = 3 }, { backend = "vllm", weight = 1 }]  # or ["openai"]
+                fallbacks = ["local"]                  # ordered, tried after the primaries fail
+                fallback_on = [429, 500, 502, 503, 504, "timeout", "connect_error"]
+                timeout_seconds = 120                  # whole request, all attempts
+                retry = { attempts = 2, backoff_ms = 100, max_backoff_ms = 2000, on = [502, 503, "connect_error"] }
+                cache = { enabled = true, ttl_seconds = 3600, scope = "tenant", tags = ["team-a"] }
+
+                [aliases]
+                fast = "gpt-4o-mini"                   # public name -> model name used for matching
+                """
+        )
+        let table = try PolicyLoader.load(sources: [source], environment: [:]).get()
+        let openai = try #require(table.backends["openai"])
+        #expect(openai.replicas == ["http://127.0.0.1:9001/v1", "http://127.0.0.1:9002/v1"])
+        #expect(openai.affinity == .prefix(chars: 512))
+        #expect(openai.unconfiguredReason == nil)
+        let chat = try #require(table.route(named: "chat"))
+        #expect(chat.fallbackOn == .defaultFallback)
+        #expect(chat.retry.retryOn == FailureSet(statuses: [502, 503], connectError: true))
+        #expect(table.resolve(kind: .completion, model: "fast")?.route.name == "chat")
+
+        let fromEnvironment = try PolicyLoader.load(
+            sources: [source],
+            environment: ["TOLLGATE_UPSTREAM_URL": "https://api.openai.com/v1"]
+        ).get()
+        #expect(fromEnvironment.backends["openai"]?.replicas == ["https://api.openai.com/v1"])
     }
 
     @Test func noFilesGiveAnEmptyTable() throws {
@@ -170,7 +235,11 @@ import Testing
         )
         let errors = try #require(Self.errors([source]))
         #expect(errors.allSatisfy { $0.code == .wrongType })
-        #expect(errors.map(\.key) == ["backends.a.timeout_seconds", "routes[0].models", "routes[0].kinds", "routes[0].cache.enabled"])
+        #expect(
+            errors.map(\.key) == [
+                "backends.a.timeout_seconds", "routes[0].models", "routes[0].kinds", "routes[0].cache.enabled",
+            ]
+        )
         #expect(errors.map(\.line) == [3, 7, 8, 10])
         #expect(errors[0].reason == "expected a number, got a string")
         #expect(errors[1].reason == "expected an array of strings, got a string")
@@ -199,7 +268,11 @@ import Testing
                 """
         )
         let errors = try #require(Self.errors([source]))
-        #expect(errors.map(\.key) == ["backends.a.url", "backends.b.url", "backends.c.replicas", "backends.c.replicas", "backends.d.url"])
+        #expect(
+            errors.map(\.key) == [
+                "backends.a.url", "backends.b.url", "backends.c.replicas", "backends.c.replicas", "backends.d.url",
+            ]
+        )
         #expect(errors.map(\.line) == [2, 5, 10, 11, 15])
         #expect(errors[0].reason.contains("not an http:// or https:// URL"))
         #expect(errors[1].reason.contains("must end in /v1"))
@@ -235,8 +308,14 @@ import Testing
         )
         let errors = try #require(Self.errors([backends, routes]))
         #expect(errors.map(\.code) == [.unknownReference, .unknownReference])
-        #expect(errors[0].description == "policies/b.toml:13: routes[2].backends: unknown backend 'vlm' (known: openai, vllm)")
-        #expect(errors[1].description == "policies/b.toml:15: routes[2].fallbacks: unknown backend 'locl' (known: openai, vllm)")
+        #expect(
+            errors[0].description
+                == "policies/b.toml:13: routes[2].backends: unknown backend 'vlm' (known: openai, vllm)"
+        )
+        #expect(
+            errors[1].description
+                == "policies/b.toml:15: routes[2].fallbacks: unknown backend 'locl' (known: openai, vllm)"
+        )
     }
 
     @Test func duplicateNamesAcrossFilesPointAtTheFirstDefinition() throws {
@@ -250,8 +329,14 @@ import Testing
         )
         let errors = try #require(Self.errors([first, second]))
         #expect(errors.map(\.code) == [.duplicate, .duplicate])
-        #expect(errors[0].description == "policies/b.toml:2: routes[0].name: duplicate route name 'r' (first defined at policies/a.toml:4)")
-        #expect(errors[1].description == "policies/b.toml:5: backends.x: duplicate backend 'x' (first defined at policies/a.toml:1)")
+        #expect(
+            errors[0].description
+                == "policies/b.toml:2: routes[0].name: duplicate route name 'r' (first defined at policies/a.toml:4)"
+        )
+        #expect(
+            errors[1].description
+                == "policies/b.toml:5: backends.x: duplicate backend 'x' (first defined at policies/a.toml:1)"
+        )
     }
 
     @Test func weightsMustBePositive() throws {
@@ -276,10 +361,21 @@ import Testing
     @Test func unknownKindListsTheKinds() throws {
         let source = PolicySource(
             path: "p.toml",
-            text: "[backends.a]\nurl = \"http://a/v1\"\n[[routes]]\nname = \"r\"\nkinds = [\"chat\", \"chatt\"]\nbackends = [\"a\"]\n"
+            text: """
+                [backends.a]
+                url = "http://a/v1"
+                [[routes]]
+                name = "r"
+                kinds = ["chat", "chatt"]
+                backends = ["a"]
+                """
         )
         let error = try #require(Self.errors([source])?.first)
-        #expect(error.description == "p.toml:5: routes[0].kinds: unknown kind 'chatt'; expected one of chat, completion, embedding, predict")
+        #expect(
+            error.description
+                == "p.toml:5: routes[0].kinds: unknown kind 'chatt'; "
+                + "expected one of chat, completion, embedding, predict"
+        )
     }
 
     @Test func aliasesToThemselvesOrToAliasesAreRejected() throws {
@@ -345,7 +441,8 @@ import Testing
             errors.map(\.key) == [
                 "backends.a.url", "backends.a.typ", "backends.a.affinity", "routes[0].backends",
                 "routes[0].retry.attempts", "routes[0].fallback_on", "routes[0].fallback_on",
-                "routes[0].cache.ttl_seconds", "routes[0].cache.scope", "routes[1].name", "routes[1].backends", "aliases.loop",
+                "routes[0].cache.ttl_seconds", "routes[0].cache.scope", "routes[1].name", "routes[1].backends",
+                "aliases.loop",
             ]
         )
         #expect(errors[1].reason.contains("did you mean 'type'?"))

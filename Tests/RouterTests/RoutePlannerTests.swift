@@ -80,9 +80,11 @@ import Testing
     @Test func affinityBackendWithoutAHashIsRotated() {
         var rng = SeededGenerator(seed: 9)
         let route = Self.route([("sticky", 1)])
-        let firsts = Set((0..<200).map { _ in
-            RoutePlanner.plan(route: route, table: Self.table, affinityHash: nil, using: &rng).first!.replica
-        })
+        let firsts = Set(
+            (0..<200).map { _ in
+                RoutePlanner.plan(route: route, table: Self.table, affinityHash: nil, using: &rng).first!.replica
+            }
+        )
         #expect(firsts.count == 5)
     }
 

@@ -5,7 +5,11 @@ import Testing
 @Suite struct RoutingTableTests {
     private static let backend = BackendPolicy(name: "up", replicas: ["http://up/v1"])
 
-    private static func route(_ name: String, kinds: [EndpointKind] = EndpointKind.allCases, _ models: ModelPattern...)
+    private static func route(
+        _ name: String,
+        kinds: [EndpointKind] = EndpointKind.allCases,
+        _ models: ModelPattern...
+    )
         -> RoutePolicy
     {
         RoutePolicy(name: name, kinds: kinds, models: models, backends: [.init(backend: "up")])

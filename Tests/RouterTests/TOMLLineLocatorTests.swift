@@ -156,4 +156,26 @@ import Testing
         #expect(locator.line(for: "[0]") == nil)
         #expect(locator.line(for: "a") == 1)
     }
+
+    @Test func gatewayConfigLayoutFromTheContract() {
+        let text = """
+            [server]
+            listen = "127.0.0.1:8080"
+            admin_token = ""                       # empty: $TOLLGATE_ADMIN_TOKEN
+            policies_dir = "policies"              # relative to the config file
+
+            [cache]
+            enabled = true
+            disk_path = "data/cache.sqlite"        # "" = no disk tier
+
+            [log]
+            level = "info"
+            """
+        let locator = TOMLLineLocator(text: text)
+        #expect(locator.line(for: "server.admin_token") == 3)
+        #expect(locator.line(for: "server.policies_dir") == 4)
+        #expect(locator.line(for: "cache.disk_path") == 8)
+        #expect(locator.line(for: "log.level") == 11)
+        #expect(locator.nearestLine(for: "log.format") == 10)
+    }
 }

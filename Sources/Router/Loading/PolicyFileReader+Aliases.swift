@@ -9,7 +9,9 @@ extension PolicyFileReader {
                 table.invalid(name, "aliases map one exact model name to another; globs (* ?) are not allowed")
                 continue
             }
-            aliases.append(Alias(name: name, target: target, path: table.path.appending(name), diagnostics: diagnostics))
+            aliases.append(
+                Alias(name: name, target: target, path: table.path.appending(name), diagnostics: diagnostics)
+            )
         }
         return aliases
     }

@@ -57,17 +57,17 @@ extension PolicyFileReader {
         }
         if let urlEnv, let value = environment[urlEnv], !value.allSatisfy(\.isWhitespace) {
             let urls = value.split(separator: ",").map { String($0.trimmingWhitespace()) }
-            backend.replicas = validated(urls, table) { _, reason in
+            backend.replicas = validated(urls) { _, reason in
                 table.invalid("url_env", "\(urlEnv) (from the environment): \(reason)")
             }
         } else if let url {
-            backend.replicas = validated([url], table) { _, reason in table.invalid("url", reason) }
+            backend.replicas = validated([url]) { _, reason in table.invalid("url", reason) }
         } else if let replicas {
             guard !replicas.isEmpty else {
                 table.invalid("replicas", "must list at least one base URL")
                 return
             }
-            backend.replicas = validated(replicas, table) { index, reason in
+            backend.replicas = validated(replicas) { index, reason in
                 let path = table.path.appending("replicas")
                 diagnostics.report(.invalidValue, at: path, line: path.appending(index: index), reason)
             }
@@ -81,7 +81,7 @@ extension PolicyFileReader {
     }
 
     /// The valid URLs, normalised; `report(index, reason)` for each bad or repeated one.
-    private func validated(_ urls: [String], _ table: TableReader, report: (Int, String) -> Void) -> [String] {
+    private func validated(_ urls: [String], report: (Int, String) -> Void) -> [String] {
         var result: [String] = []
         for (index, url) in urls.enumerated() {
             switch UpstreamURL.validate(url) {
@@ -113,13 +113,5 @@ extension PolicyFileReader {
         case nil:
             break  // Not a string; already reported.
         }
-    }
-}
-
-extension StringProtocol {
-    func trimmingWhitespace() -> SubSequence {
-        let start = firstIndex { !$0.isWhitespace } ?? endIndex
-        let end = lastIndex { !$0.isWhitespace }.map(index(after:)) ?? start
-        return self[start..<end]
     }
 }

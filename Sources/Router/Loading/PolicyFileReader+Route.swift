@@ -123,12 +123,14 @@ extension PolicyFileReader {
         fallbacks: [String],
         _ fallbackPaths: [TOMLKeyPath]
     ) {
-        let all = zip(primaries, primaryPaths).map { ($0, $1, "backends") }
+        let all =
+            zip(primaries, primaryPaths).map { ($0, $1, "backends") }
             + zip(fallbacks, fallbackPaths).map { ($0, $1, "fallbacks") }
         var seen: [String: String] = [:]
         for (name, path, key) in all {
             if let first = seen[name] {
-                let reason = first == key
+                let reason =
+                    first == key
                     ? "backend '\(name)' is listed twice"
                     : "backend '\(name)' is already a primary backend of this route"
                 diagnostics.report(.duplicate, at: table.path.appending(key), line: path, reason)

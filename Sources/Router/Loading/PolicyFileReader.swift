@@ -6,6 +6,8 @@ struct PolicyFileReader {
         var policy: BackendPolicy
         var path: TOMLKeyPath
         var diagnostics: PolicyDiagnostics
+
+        var location: String { diagnostics.location(of: path) }
     }
 
     /// One route, with where it and each backend reference were written, so that the
@@ -16,6 +18,8 @@ struct PolicyFileReader {
         var primaryPaths: [TOMLKeyPath]
         var fallbackPaths: [TOMLKeyPath]
         var diagnostics: PolicyDiagnostics
+
+        var location: String { diagnostics.location(of: path) }
     }
 
     struct Alias {
@@ -23,6 +27,8 @@ struct PolicyFileReader {
         var target: String
         var path: TOMLKeyPath
         var diagnostics: PolicyDiagnostics
+
+        var location: String { diagnostics.location(of: path) }
     }
 
     struct Contents {
@@ -45,7 +51,9 @@ struct PolicyFileReader {
             for name in backends.entries.keys.sorted() {
                 guard let table = tableEntry(backends, name, example: "[backends.\(TOMLKeyPath.render(key: name))]")
                 else { continue }
-                contents.backends.append(Backend(policy: readBackend(name, table), path: table.path, diagnostics: diagnostics))
+                contents.backends.append(
+                    Backend(policy: readBackend(name, table), path: table.path, diagnostics: diagnostics)
+                )
             }
         }
         if let node = root.node("routes") {
@@ -57,7 +65,11 @@ struct PolicyFileReader {
             for (index, element) in elements.enumerated() {
                 let path = routesPath.appending(index: index)
                 guard case .table(let entries) = element else {
-                    diagnostics.report(.wrongType, at: path, "expected a table ([[routes]]), got \(element.typeDescription)")
+                    diagnostics.report(
+                        .wrongType,
+                        at: path,
+                        "expected a table ([[routes]]), got \(element.typeDescription)"
+                    )
                     continue
                 }
                 let reader = TableReader(path: path, entries: entries, diagnostics: diagnostics)

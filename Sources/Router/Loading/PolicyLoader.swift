@@ -11,7 +11,10 @@ public enum PolicyLoader {
     ///
     /// A backend whose `url_env` variable is unset (and that has no `url`) is not an
     /// error: it loads with ``BackendPolicy/unconfiguredReason`` set.
-    public static func load(sources: [PolicySource], environment: [String: String]) -> Result<RoutingTable, PolicyErrors> {
+    public static func load(
+        sources: [PolicySource],
+        environment: [String: String]
+    ) -> Result<RoutingTable, PolicyErrors> {
         var set = PolicySet()
         var files: [PolicyDiagnostics] = []
         for source in sources {

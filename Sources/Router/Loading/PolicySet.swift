@@ -15,7 +15,7 @@ struct PolicySet {
                 backend.diagnostics.report(
                     .duplicate,
                     at: backend.path,
-                    "duplicate backend '\(backend.policy.name)' (first defined at \(first.diagnostics.location(of: first.path)))"
+                    "duplicate backend '\(backend.policy.name)' (first defined at \(first.location))"
                 )
                 continue
             }
@@ -27,7 +27,7 @@ struct PolicySet {
                 route.diagnostics.report(
                     .duplicate,
                     at: route.path.appending("name"),
-                    "duplicate route name '\(route.policy.name)' (first defined at \(first.diagnostics.location(of: first.path)))"
+                    "duplicate route name '\(route.policy.name)' (first defined at \(first.location))"
                 )
                 continue
             }
@@ -39,7 +39,7 @@ struct PolicySet {
                 alias.diagnostics.report(
                     .duplicate,
                     at: alias.path,
-                    "duplicate alias '\(alias.name)' (first defined at \(first.diagnostics.location(of: first.path)))"
+                    "duplicate alias '\(alias.name)' (first defined at \(first.location))"
                 )
                 continue
             }
@@ -50,11 +50,13 @@ struct PolicySet {
 
     /// Every backend a route names must exist in some file.
     func checkReferences() {
-        let known = backendsByName.isEmpty
+        let known =
+            backendsByName.isEmpty
             ? "no backends are defined"
             : "known: " + backendsByName.keys.sorted().joined(separator: ", ")
         for route in routes {
-            let references = zip(route.policy.backends.map(\.backend), route.primaryPaths).map { ($0, $1, "backends") }
+            let references =
+                zip(route.policy.backends.map(\.backend), route.primaryPaths).map { ($0, $1, "backends") }
                 + zip(route.policy.fallbacks, route.fallbackPaths).map { ($0, $1, "fallbacks") }
             for (name, path, key) in references where backendsByName[name] == nil {
                 route.diagnostics.report(
@@ -84,7 +86,8 @@ struct PolicySet {
                 guard visited.insert(step.target).inserted else { break }
                 current = step.target
             }
-            let reason = chain.last == alias.name
+            let reason =
+                chain.last == alias.name
                 ? "alias cycle: \(chain.joined(separator: " -> "))"
                 : "alias '\(alias.name)' points to '\(alias.target)', which is itself an alias; "
                     + "point it at the model name directly (aliases resolve one level)"
