@@ -20,11 +20,13 @@ import Testing
 
     static let usage =
         #"{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12,"#
-        + #""prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}"#
+        + #""prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"#
+        + #""completion_tokens_details":{"reasoning_tokens":0}}"#
 
     static let textStream = [
         chunk(
-            #"{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}"#
+            #"{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"#
+                + #""finish_reason":null}"#
         ),
         chunk(#"{"index":0,"delta":{"content":"Hello"},"logprobs":null,"finish_reason":null}"#),
         chunk(#"{"index":0,"delta":{"content":" there!"},"logprobs":null,"finish_reason":null}"#),
@@ -53,7 +55,8 @@ import Testing
                     + #""logprobs":null,"finish_reason":null}"#
             ),
             Self.chunk(
-                #"{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"lo"}}]},"finish_reason":null}"#
+                #"{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"lo"}}]},"#
+                    + #""finish_reason":null}"#
             ),
             Self.chunk(
                 #"{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"cation\": \"Paris\"}"}}]},"#
@@ -113,7 +116,8 @@ import Testing
         let token = { (text: String) in #"{"token":"\#(text)","logprob":-0.1,"bytes":[1],"top_logprobs":[]}"# }
         let events = [
             Self.chunk(
-                #"{"index":0,"delta":{"role":"assistant","refusal":"I can"},"logprobs":{"content":null,"refusal":[\#(token("I"))]}}"#
+                #"{"index":0,"delta":{"role":"assistant","refusal":"I can"},"logprobs":{"content":null,"#
+                    + #""refusal":[\#(token("I"))]}}"#
             ),
             Self.chunk(
                 #"{"index":0,"delta":{"refusal":"'t help."},"logprobs":{"content":null,"refusal":[\#(token("'t"))]}}"#
@@ -130,12 +134,17 @@ import Testing
 
     @Test func concatenatesContentLogprobs() throws {
         let events = [
-            Self.chunk(#"{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null}"#),
+            // A null before the first array must not stop the arrays from being joined.
             Self.chunk(
-                #"{"index":0,"delta":{"content":"Hi"},"logprobs":{"content":[{"token":"Hi","logprob":-0.5}],"refusal":null}}"#
+                #"{"index":0,"delta":{"role":"assistant","content":""},"logprobs":{"content":null,"refusal":null}}"#
             ),
             Self.chunk(
-                #"{"index":0,"delta":{"content":"!"},"logprobs":{"content":[{"token":"!","logprob":-0.2}],"refusal":null}}"#
+                #"{"index":0,"delta":{"content":"Hi"},"logprobs":{"content":[{"token":"Hi","logprob":-0.5}],"#
+                    + #""refusal":null}}"#
+            ),
+            Self.chunk(
+                #"{"index":0,"delta":{"content":"!"},"logprobs":{"content":[{"token":"!","logprob":-0.2}],"#
+                    + #""refusal":null}}"#
             ),
             Self.chunk(#"{"index":0,"delta":{},"finish_reason":"stop"}"#),
         ]
@@ -149,9 +158,12 @@ import Testing
     @Test func keepsUnknownFields() throws {
         let events = [
             #"{"id":"x","object":"chat.completion.chunk","created":1,"model":"deepseek-r1","provider":"vllm","#
-                + #""choices":[{"index":0,"delta":{"role":"assistant","reasoning_content":"Let me "},"finish_reason":null}]}"#,
-            #"{"id":"x","object":"chat.completion.chunk","created":1,"model":"deepseek-r1","system_fingerprint":"fp_late","#
-                + #""choices":[{"index":0,"delta":{"reasoning_content":"think.","content":"4"},"finish_reason":"stop","stop_reason":null}]}"#,
+                + #""choices":[{"index":0,"delta":{"role":"assistant","reasoning_content":"Let me "},"#
+                + #""finish_reason":null}]}"#,
+            #"{"id":"x","object":"chat.completion.chunk","created":1,"model":"deepseek-r1","#
+                + #""system_fingerprint":"fp_late","#
+                + #""choices":[{"index":0,"delta":{"reasoning_content":"think.","content":"4"},"#
+                + #""finish_reason":"stop","stop_reason":null}]}"#,
         ]
         let (body, _) = try assemble(events)
         #expect(body["provider"] == "vllm")
@@ -160,6 +172,32 @@ import Testing
         let message = body["choices"]?.arrayValue?.first?["message"]
         #expect(message?["reasoning_content"] == "Let me think.")
         #expect(message?["content"] == "4")
+    }
+
+    @Test func skipsAzuresBlankOpeningChunk() throws {
+        let events = [
+            #"{"choices":[],"created":0,"id":"","model":"","object":"","#
+                + #""prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]}"#,
+            #"{"choices":[{"delta":{"content":"","role":"assistant"},"finish_reason":null,"index":0}],"#
+                + #""created":1731000003,"id":"chatcmpl-az","model":"gpt-4o-2024-08-06","#
+                + #""object":"chat.completion.chunk","#
+                + #""system_fingerprint":"fp_az"}"#,
+            #"{"choices":[{"delta":{"content":"Hi"},"finish_reason":"stop","index":0}],"#
+                + #""created":1731000003,"id":"chatcmpl-az","model":"gpt-4o-2024-08-06","#
+                + #""object":"chat.completion.chunk"}"#,
+        ]
+        var assembler = CompletionAssembler(endpoint: "chat")
+        for event in events {
+            try Array(event.utf8).withUnsafeBytes { try assembler.add(event: $0) }
+        }
+        let body = try JSONParser.parse(assembler.assembled())
+        #expect(body["id"] == "chatcmpl-az")
+        #expect(body["created"]?.intValue == 1_731_000_003)
+        #expect(body["model"] == "gpt-4o-2024-08-06")
+        #expect(body["object"] == "chat.completion")
+        #expect(body["system_fingerprint"] == "fp_az")
+        #expect(body["prompt_filter_results"]?.arrayValue?.count == 1)
+        #expect(body["choices"]?.arrayValue?.first?["message"]?["content"] == "Hi")
     }
 
     @Test func assemblesLegacyCompletions() throws {
@@ -182,6 +220,27 @@ import Testing
                 + #""finish_reason":"length"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#
         )
         #expect(body == expected)
+    }
+
+    @Test func longStreamsAssembleCompletely() throws {
+        var assembler = CompletionAssembler(endpoint: "chat")
+        let count = 2000
+        for position in 0..<count {
+            let event = Self.chunk(
+                #"{"index":0,"delta":{"content":"w\#(position) ","reasoning_content":"r"},"#
+                    + #""logprobs":{"content":[{"token":"w","logprob":-0.1}]},"finish_reason":null}"#
+            )
+            try assembler.add(event: Array(event.utf8))
+        }
+        try assembler.add(event: Array(Self.chunk(#"{"index":0,"delta":{},"finish_reason":"length"}"#).utf8))
+        let body = try JSONParser.parse(assembler.assembled())
+        let choice = try #require(body["choices"]?.arrayValue?.first)
+        let content = try #require(choice["message"]?["content"]?.stringValue)
+        #expect(content.hasPrefix("w0 w1 w2 "))
+        #expect(content.hasSuffix("w\(count - 1) "))
+        #expect(choice["message"]?["reasoning_content"]?.stringValue?.count == count)
+        #expect(choice["logprobs"]?["content"]?.arrayValue?.count == count)
+        #expect(choice["finish_reason"] == "length")
     }
 
     @Test func errorEventThrows() {

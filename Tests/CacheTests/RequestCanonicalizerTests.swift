@@ -34,7 +34,8 @@ import Testing
         let plain = try key(base + "}")
         let decorated = try key(
             base
-                + #","user":"u-42","stream":true,"stream_options":{"include_usage":true},"metadata":{"a":"b"},"store":true}"#
+                + #","user":"u-42","stream":true,"stream_options":{"include_usage":true},"metadata":{"a":"b"},"#
+                + #""store":true}"#
         )
         #expect(plain == decorated)
         #expect(try key(base + #","stream":false}"#) == plain)
@@ -58,7 +59,8 @@ import Testing
     @Test func nonDefaultValuesStay() throws {
         let text =
             base
-            + #","temperature":0,"n":2,"logprobs":true,"logit_bias":{"50256":-100},"response_format":{"type":"json_object"}}"#
+            + #","temperature":0,"n":2,"logprobs":true,"logit_bias":{"50256":-100},"#
+            + #""response_format":{"type":"json_object"}}"#
         let body = RequestCanonicalizer.canonicalBody(try JSONParser.parse(text), endpoint: "chat")
         #expect(body["temperature"] == .number("0"))
         #expect(body["n"] == .number("2"))

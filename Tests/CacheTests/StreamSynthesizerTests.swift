@@ -8,12 +8,14 @@ import Testing
         + #""model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","#
         + #""content":"Hello there!","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"#
         + #""usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12,"#
-        + #""prompt_tokens_details":{"cached_tokens":0}},"service_tier":"default","system_fingerprint":"fp_0ba0d124f1"}"#
+        + #""prompt_tokens_details":{"cached_tokens":0}},"service_tier":"default","#
+        + #""system_fingerprint":"fp_0ba0d124f1"}"#
 
     static let toolBody =
         #"{"id":"chatcmpl-T1","object":"chat.completion","created":1731000002,"model":"gpt-4o","#
         + #""choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":["#
-        + #"{"id":"call_abc","type":"function","function":{"name":"get_weather","arguments":"{\"location\":\"Paris\"}"}},"#
+        + #"{"id":"call_abc","type":"function","function":{"name":"get_weather","#
+        + #""arguments":"{\"location\":\"Paris\"}"}},"#
         + #"{"id":"call_def","type":"function","function":{"name":"get_time","arguments":"{}"}}],"refusal":null},"#
         + #""logprobs":null,"finish_reason":"tool_calls"}],"#
         + #""usage":{"prompt_tokens":80,"completion_tokens":40,"total_tokens":120},"system_fingerprint":null}"#
@@ -45,12 +47,12 @@ import Testing
         }
         #expect(
             chunks[0]["choices"] == [
-                ["index": 0, "delta": ["role": "assistant", "content": ""], "logprobs": nil, "finish_reason": nil]
+                ["index": 0, "delta": ["role": "assistant", "content": ""], "logprobs": .null, "finish_reason": .null]
             ]
         )
         let content = chunks[1]["choices"]?.arrayValue?.first
         #expect(content?["delta"] == ["content": "Hello there!", "annotations": []])
-        #expect(chunks[2]["choices"] == [["index": 0, "delta": [:], "logprobs": nil, "finish_reason": "stop"]])
+        #expect(chunks[2]["choices"] == [["index": 0, "delta": [:], "logprobs": .null, "finish_reason": "stop"]])
         #expect(chunks[3]["choices"] == [])
         #expect(chunks[3]["usage"]?["total_tokens"]?.intValue == 12)
         #expect(chunks[0..<3].allSatisfy { $0["usage"] == nil })
@@ -72,7 +74,7 @@ import Testing
     @Test func toolCallsRoundTrip() throws {
         let (chunks, usageIndex) = try synthesize(Self.toolBody)
         #expect(usageIndex == chunks.count - 1)
-        #expect(chunks[0]["choices"]?.arrayValue?.first?["delta"] == ["role": "assistant", "content": nil])
+        #expect(chunks[0]["choices"]?.arrayValue?.first?["delta"] == ["role": "assistant", "content": .null])
         #expect(chunks.allSatisfy { $0["system_fingerprint"] == nil })
         let calls = chunks[1]["choices"]?.arrayValue?.first?["delta"]?["tool_calls"]?.arrayValue
         #expect(calls?.map { $0["index"]?.intValue } == [0, 1])
@@ -90,9 +92,11 @@ import Testing
     @Test func multipleChoicesAndLogprobsRoundTrip() throws {
         let body =
             #"{"id":"c","object":"chat.completion","created":5,"model":"m","choices":["#
-            + #"{"index":1,"message":{"role":"assistant","content":"B"},"logprobs":{"content":[{"token":"B","logprob":-1}],"refusal":null},"#
+            + #"{"index":1,"message":{"role":"assistant","content":"B"},"logprobs":{"content":[{"token":"B","#
+            + #""logprob":-1}],"refusal":null},"#
             + #""finish_reason":"stop"},"#
-            + #"{"index":0,"message":{"role":"assistant","content":"","refusal":"No."},"logprobs":null,"finish_reason":"stop"}]}"#
+            + #"{"index":0,"message":{"role":"assistant","content":"","refusal":"No."},"logprobs":null,"#
+            + #""finish_reason":"stop"}]}"#
         let (chunks, usageIndex) = try synthesize(body)
         #expect(usageIndex == nil)
         #expect(chunks.first?["choices"]?.arrayValue?.first?["index"]?.intValue == 0)
@@ -115,8 +119,8 @@ import Testing
         #expect(chunks.count == 3)
         #expect(usageIndex == 2)
         #expect(chunks.allSatisfy { $0["object"] == "text_completion" })
-        #expect(chunks[0]["choices"] == [["index": 0, "text": "Once upon", "logprobs": nil, "finish_reason": nil]])
-        #expect(chunks[1]["choices"] == [["index": 0, "text": "", "logprobs": nil, "finish_reason": "length"]])
+        #expect(chunks[0]["choices"] == [["index": 0, "text": "Once upon", "logprobs": .null, "finish_reason": .null]])
+        #expect(chunks[1]["choices"] == [["index": 0, "text": "", "logprobs": .null, "finish_reason": "length"]])
 
         let assembled = try roundTrip(body, endpoint: "completion")
         #expect(

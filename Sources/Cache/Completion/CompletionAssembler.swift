@@ -5,17 +5,17 @@
 /// `text_completion` chunks into a `text_completion`. Per choice (by `index`): text and
 /// refusal are concatenated, tool calls are rebuilt from their deltas by index (names and
 /// arguments concatenated), logprob arrays are concatenated, and the last `finish_reason`
-/// wins. `usage` comes from whichever chunk carries it. Members the assembler does not know
-/// are kept: top-level ones from the first chunk, delta ones concatenated when they are
-/// strings (`reasoning_content`) and last-wins otherwise. `obfuscation`, OpenAI's per-chunk
-/// padding, is dropped.
+/// wins. `usage` comes from whichever chunk carries it. Top-level members (`id`, `created`,
+/// `model`, `system_fingerprint`, `service_tier`, unknown ones) take the first value that is
+/// not blank; `obfuscation`, OpenAI's per-chunk padding, is dropped. Unknown delta members
+/// are concatenated when they are strings (`reasoning_content`) and last-wins otherwise.
 ///
 /// A stream that ended early still assembles; check `isComplete` before storing it.
 public struct CompletionAssembler: Sendable {
     public let endpoint: String
     private let isChat: Bool
-    private var header: JSONObject?
-    private var systemFingerprint: JSONValue?
+    private var header = JSONObject()
+    private var chunkCount = 0
     private var usage: JSONValue = .null
     private var choices: [Int: Choice] = [:]
 
@@ -32,7 +32,20 @@ public struct CompletionAssembler: Sendable {
     /// Takes one event payload (without `data: `). `[DONE]` is accepted and ignored; an
     /// `error` event throws, since a failed stream must not be stored.
     public mutating func add(event: [UInt8]) throws(CompletionFormatError) {
-        if Self.isDone(event) { return }
+        let result = event.withUnsafeBytes { raw in
+            Result { () throws(CompletionFormatError) in try Self.parseChunk(raw) }
+        }
+        try add(chunk: result.get())
+    }
+
+    /// The same, reading the payload in place (an SSE parser's buffer, say).
+    public mutating func add(event: UnsafeRawBufferPointer) throws(CompletionFormatError) {
+        try add(chunk: Self.parseChunk(event))
+    }
+
+    /// Nil for `[DONE]`.
+    private static func parseChunk(_ event: UnsafeRawBufferPointer) throws(CompletionFormatError) -> JSONObject? {
+        if isDone(event) { return nil }
         let chunk: JSONValue
         do {
             chunk = try JSONParser.parse(event)
@@ -43,11 +56,17 @@ public struct CompletionAssembler: Sendable {
             throw CompletionFormatError(.unexpectedShape, "chunk is not a JSON object")
         }
         if let error = object["error"], !error.isNull {
-            let text = String(decoding: JSONWriter.bytes(error), as: UTF8.self)
-            throw CompletionFormatError(.upstreamError, "stream carried an error: \(text)")
+            throw CompletionFormatError(.upstreamError, "stream carried an error: \(error)")
         }
-        if header == nil { header = object }
-        if let fingerprint = object["system_fingerprint"], !fingerprint.isNull { systemFingerprint = fingerprint }
+        return object
+    }
+
+    private mutating func add(chunk: JSONObject?) throws(CompletionFormatError) {
+        guard let object = chunk else { return }
+        chunkCount += 1
+        for (key, value) in object where !Self.perChunkMembers.contains(key) && !Self.isBlank(value) {
+            if header[key].map(Self.isBlank) ?? true { header[key] = value }
+        }
         if let usage = object["usage"], !usage.isNull { self.usage = usage }
         for (position, choice) in (object["choices"]?.arrayValue ?? []).enumerated() {
             guard case .object(let choice) = choice else {
@@ -63,7 +82,7 @@ public struct CompletionAssembler: Sendable {
     }
 
     public func assembledValue() throws(CompletionFormatError) -> JSONValue {
-        guard let header else { throw CompletionFormatError(.empty, "no chunks were added") }
+        guard chunkCount > 0 else { throw CompletionFormatError(.empty, "no chunks were added") }
         var body = JSONObject()
         if let id = header["id"] { body["id"] = id }
         body["object"] = isChat ? "chat.completion" : "text_completion"
@@ -74,18 +93,25 @@ public struct CompletionAssembler: Sendable {
             ordered.map { isChat ? $0.value.chatChoice(index: $0.key) : $0.value.textChoice(index: $0.key) }
         )
         body["usage"] = usage
-        for (key, value) in header where !Self.handledTopLevel.contains(key) {
-            body[key] = key == "system_fingerprint" ? (systemFingerprint ?? value) : value
-        }
-        if let systemFingerprint, body["system_fingerprint"] == nil { body["system_fingerprint"] = systemFingerprint }
+        for (key, value) in header where body[key] == nil && key != "object" { body[key] = value }
         return .object(body)
     }
 
-    private static let handledTopLevel: Set<String> = [
-        "id", "object", "created", "model", "choices", "usage", "obfuscation",
-    ]
+    /// Members that are not about the completion as a whole.
+    private static let perChunkMembers: Set<String> = ["choices", "usage", "obfuscation"]
 
-    private static func isDone(_ event: [UInt8]) -> Bool {
+    /// Azure opens a stream with a chunk whose `id`, `model` and `object` are "" and `created` 0,
+    /// so top-level members take the first value that is not blank.
+    private static func isBlank(_ value: JSONValue) -> Bool {
+        switch value {
+        case .null: return true
+        case .string(let text): return text.isEmpty
+        case .number(let lexeme): return lexeme == "0"
+        default: return false
+        }
+    }
+
+    private static func isDone(_ event: UnsafeRawBufferPointer) -> Bool {
         let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D }
         guard let first = event.firstIndex(where: { !isSpace($0) }), let last = event.lastIndex(where: { !isSpace($0) })
         else { return false }
@@ -125,9 +151,9 @@ extension CompletionAssembler {
         var text = ""
         var toolCalls: [Int: ToolCall] = [:]
         var functionCall: ToolCall?
-        var deltaExtras = JSONObject()
+        var deltaExtras = Fragments()
         var choiceExtras = JSONObject()
-        var logprobs: JSONObject?
+        var logprobs: Fragments?
         var finishReason: JSONValue = .null
 
         mutating func merge(_ choice: JSONObject, isChat: Bool) {
@@ -135,7 +161,12 @@ extension CompletionAssembler {
                 switch key {
                 case "index": break
                 case "finish_reason": finishReason = value
-                case "logprobs": mergeLogprobs(value)
+                case "logprobs":
+                    guard case .object(let incoming) = value else { break }
+                    var merged = logprobs ?? Fragments()
+                    logprobs = nil  // keeps the arrays uniquely referenced while they grow
+                    merged.merge(incoming)
+                    logprobs = merged
                 case "delta" where isChat: value.objectValue.map { mergeDelta($0) }
                 case "text" where !isChat: text += value.stringValue ?? ""
                 default: choiceExtras[key] = value
@@ -147,8 +178,8 @@ extension CompletionAssembler {
             for (key, value) in delta where !value.isNull {
                 switch (key, value) {
                 case ("role", _): role = value
-                case ("content", .string(let piece)): content = (content ?? "") + piece
-                case ("refusal", .string(let piece)): refusal = (refusal ?? "") + piece
+                case ("content", .string(let piece)): Self.append(piece, to: &content)
+                case ("refusal", .string(let piece)): Self.append(piece, to: &refusal)
                 case ("tool_calls", .array(let calls)):
                     for (position, call) in calls.enumerated() {
                         guard case .object(let call) = call else { continue }
@@ -158,26 +189,16 @@ extension CompletionAssembler {
                     var merged = functionCall ?? ToolCall()
                     merged.merge(["function": .object(call)])
                     functionCall = merged
-                case (_, .string(let piece)):
-                    deltaExtras[key] = .string((deltaExtras[key]?.stringValue ?? "") + piece)
                 default:
-                    deltaExtras[key] = value
+                    deltaExtras.merge(key, value)
                 }
             }
         }
 
-        /// Arrays (`content`, `tokens`, `token_logprobs`, ...) are concatenated; the rest is last-wins.
-        private mutating func mergeLogprobs(_ value: JSONValue) {
-            guard case .object(let incoming) = value else { return }
-            var merged = logprobs ?? JSONObject()
-            for (key, value) in incoming {
-                if case .array(let more) = value, case .array(let existing)? = merged[key] {
-                    merged[key] = .array(existing + more)
-                } else if !value.isNull || merged[key] == nil {
-                    merged[key] = value
-                }
-            }
-            logprobs = merged
+        /// Appends in place: rebuilding the string per delta would make a long answer quadratic.
+        private static func append(_ piece: String, to text: inout String?) {
+            if text == nil { text = "" }
+            text!.append(piece)
         }
 
         func chatChoice(index: Int) -> JSONValue {
@@ -187,9 +208,9 @@ extension CompletionAssembler {
                 message["tool_calls"] = .array(toolCalls.sorted { $0.key < $1.key }.map { $0.value.toolCallValue })
             }
             if let functionCall { message["function_call"] = functionCall.functionValue }
-            for (key, value) in deltaExtras { message[key] = value }
+            for (key, value) in deltaExtras.object { message[key] = value }
             var choice: JSONObject = ["index": .number(String(index)), "message": .object(message)]
-            choice["logprobs"] = logprobs.map(JSONValue.object) ?? .null
+            choice["logprobs"] = logprobs.map { .object($0.object) } ?? .null
             choice["finish_reason"] = finishReason
             for (key, value) in choiceExtras { choice[key] = value }
             return .object(choice)
@@ -197,7 +218,7 @@ extension CompletionAssembler {
 
         func textChoice(index: Int) -> JSONValue {
             var choice: JSONObject = ["index": .number(String(index)), "text": .string(text)]
-            choice["logprobs"] = logprobs.map(JSONValue.object) ?? .null
+            choice["logprobs"] = logprobs.map { .object($0.object) } ?? .null
             choice["finish_reason"] = finishReason
             for (key, value) in choiceExtras { choice[key] = value }
             return .object(choice)
@@ -229,6 +250,54 @@ extension CompletionAssembler {
             call["type"] = type ?? "function"
             call["function"] = functionValue
             return .object(call)
+        }
+    }
+
+    /// An object rebuilt from fragments, in first-seen key order: strings and arrays are
+    /// concatenated (`reasoning_content`, logprob `content`, `tokens`, `text_offset`, ...),
+    /// anything else is last-wins, and a null only fills a key not seen before. Fragments are
+    /// appended in place, so a long stream costs linear time.
+    private struct Fragments: Sendable {
+        private var keys: [String] = []
+        private var strings: [String: String] = [:]
+        private var arrays: [String: [JSONValue]] = [:]
+        private var others: [String: JSONValue] = [:]
+
+        mutating func merge(_ object: JSONObject) {
+            for (key, value) in object { merge(key, value) }
+        }
+
+        mutating func merge(_ key: String, _ value: JSONValue) {
+            let isNew = strings[key] == nil && arrays[key] == nil && others[key] == nil
+            if isNew { keys.append(key) }
+            switch value {
+            case .null:
+                if isNew { others[key] = .null }
+            case .string(let piece) where arrays[key] == nil:
+                others[key] = nil
+                strings[key, default: ""].append(piece)
+            case .array(let elements) where strings[key] == nil:
+                others[key] = nil
+                arrays[key, default: []].append(contentsOf: elements)
+            default:
+                strings[key] = nil
+                arrays[key] = nil
+                others[key] = value
+            }
+        }
+
+        var object: JSONObject {
+            var object = JSONObject()
+            for key in keys {
+                if let text = strings[key] {
+                    object[key] = .string(text)
+                } else if let elements = arrays[key] {
+                    object[key] = .array(elements)
+                } else {
+                    object[key] = others[key]
+                }
+            }
+            return object
         }
     }
 }

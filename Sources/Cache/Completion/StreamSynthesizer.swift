@@ -72,7 +72,7 @@ public enum StreamSynthesizer {
     private static func chatChoices(_ choice: JSONObject, index: JSONValue) -> [JSONValue] {
         let message = choice["message"]?.objectValue ?? JSONObject()
         let hasContent = message["content"]?.stringValue != nil
-        let opening: JSONObject = ["role": message["role"] ?? "assistant", "content": hasContent ? "" : nil]
+        let opening: JSONObject = ["role": message["role"] ?? "assistant", "content": hasContent ? "" : .null]
 
         var delta = JSONObject()
         for (key, value) in message where !value.isNull && key != "role" {
@@ -105,10 +105,10 @@ public enum StreamSynthesizer {
         let logprobs = choice["logprobs"] ?? .null
         var result: [JSONValue] = []
         if !text.isEmpty || !logprobs.isNull {
-            result.append(["index": index, "text": .string(text), "logprobs": logprobs, "finish_reason": nil])
+            result.append(["index": index, "text": .string(text), "logprobs": logprobs, "finish_reason": .null])
         }
         var closing: JSONValue = [
-            "index": index, "text": "", "logprobs": nil, "finish_reason": choice["finish_reason"] ?? .null,
+            "index": index, "text": "", "logprobs": .null, "finish_reason": choice["finish_reason"] ?? .null,
         ]
         appendExtras(of: choice, to: &closing, handled: ["index", "text", "logprobs", "finish_reason"])
         result.append(closing)

@@ -81,11 +81,12 @@ extension JSONValue {
     }
 }
 
-extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByStringLiteral,
+/// Literals make documents in code read like JSON. There is deliberately no `nil` literal:
+/// `object["k"] = nil` removes a member, `object["k"] = .null` stores a JSON null.
+extension JSONValue: ExpressibleByBooleanLiteral, ExpressibleByStringLiteral,
     ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, ExpressibleByArrayLiteral,
     ExpressibleByDictionaryLiteral
 {
-    public init(nilLiteral: ()) { self = .null }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int) { self = .number(String(value)) }
@@ -143,6 +144,20 @@ public struct JSONObject: Sendable {
         }
     }
 
+    /// Removes, in one pass, every member for which `shouldBeRemoved` is true.
+    public mutating func removeAll(where shouldBeRemoved: (_ key: String, _ value: JSONValue) -> Bool) {
+        var kept = 0
+        for position in keys.indices where !shouldBeRemoved(keys[position], values[position]) {
+            if kept != position {
+                keys.swapAt(kept, position)
+                values.swapAt(kept, position)
+            }
+            kept += 1
+        }
+        keys.removeLast(keys.count - kept)
+        values.removeLast(values.count - kept)
+    }
+
     @discardableResult
     public mutating func removeValue(forKey key: String) -> JSONValue? {
         guard let index = index(forKey: key) else { return nil }
@@ -185,8 +200,12 @@ extension JSONObject: ExpressibleByDictionaryLiteral {
 /// Byte equality: Swift's `==` on `String` follows canonical equivalence, JSON does not.
 @inline(__always)
 func sameUTF8(_ a: String, _ b: String) -> Bool {
+    guard a.utf8.count == b.utf8.count else { return false }
     let fast = a.utf8.withContiguousStorageIfAvailable { x in
-        b.utf8.withContiguousStorageIfAvailable { y in x.elementsEqual(y) }
+        b.utf8.withContiguousStorageIfAvailable { y in
+            for position in 0..<x.count where x[position] != y[position] { return false }
+            return true
+        }
     }
     return (fast ?? nil) ?? a.utf8.elementsEqual(b.utf8)
 }

@@ -27,23 +27,23 @@
 public enum RequestCanonicalizer {
     public static func canonicalBody(_ body: JSONValue, endpoint: String) -> JSONValue {
         guard case .object(var object) = body else { return body }
-        for field in nonSemanticFields { object.removeValue(forKey: field) }
-        for key in object.keys where object[key]?.isNull == true { object.removeValue(forKey: key) }
-
+        let defaults: [(key: String, value: JSONValue)]
         switch endpoint {
-        case "chat":
-            dropDefaults(chatDefaults, from: &object)
-            normaliseStop(in: &object)
-            if case .array(let messages)? = object["messages"] {
-                object["messages"] = .array(messages.map(canonicalMessage))
-            }
-        case "completion":
-            dropDefaults(completionDefaults, from: &object)
-            normaliseStop(in: &object)
-        case "embedding":
-            dropDefaults(embeddingDefaults, from: &object)
-        default:
-            break
+        case "chat": defaults = chatDefaults
+        case "completion": defaults = completionDefaults
+        case "embedding": defaults = embeddingDefaults
+        default: defaults = []
+        }
+        object.removeAll { key, value in
+            if value.isNull || nonSemanticFields.contains(where: { sameUTF8($0, key) }) { return true }
+            guard let entry = defaults.first(where: { sameUTF8($0.key, key) }) else { return false }
+            return sameValue(value, entry.value)
+        }
+        if endpoint == "chat" || endpoint == "completion" {
+            if case .string(let stop)? = object["stop"] { object["stop"] = .array([.string(stop)]) }
+        }
+        if endpoint == "chat", case .array(let messages)? = object["messages"] {
+            object["messages"] = .array(messages.map(canonicalMessage))
         }
         return .object(object)
     }
@@ -88,30 +88,20 @@ public enum RequestCanonicalizer {
 
     private static let nonSemanticFields = ["user", "stream", "stream_options", "metadata", "store"]
 
-    private static let samplingDefaults: [(String, JSONValue)] = [
+    private static let samplingDefaults: [(key: String, value: JSONValue)] = [
         ("temperature", 1), ("top_p", 1), ("n", 1), ("presence_penalty", 0), ("frequency_penalty", 0),
         ("logit_bias", .object(JSONObject())),
     ]
 
-    private static let chatDefaults: [(String, JSONValue)] =
+    private static let chatDefaults: [(key: String, value: JSONValue)] =
         samplingDefaults + [
             ("logprobs", false), ("parallel_tool_calls", true), ("response_format", ["type": "text"]),
         ]
 
-    private static let completionDefaults: [(String, JSONValue)] =
+    private static let completionDefaults: [(key: String, value: JSONValue)] =
         samplingDefaults + [("echo", false), ("best_of", 1), ("max_tokens", 16)]
 
-    private static let embeddingDefaults: [(String, JSONValue)] = [("encoding_format", "float")]
-
-    private static func dropDefaults(_ defaults: [(String, JSONValue)], from object: inout JSONObject) {
-        for (key, defaultValue) in defaults {
-            if let value = object[key], sameValue(value, defaultValue) { object.removeValue(forKey: key) }
-        }
-    }
-
-    private static func normaliseStop(in object: inout JSONObject) {
-        if case .string(let stop)? = object["stop"] { object["stop"] = .array([.string(stop)]) }
-    }
+    private static let embeddingDefaults: [(key: String, value: JSONValue)] = [("encoding_format", "float")]
 
     private static func canonicalMessage(_ message: JSONValue) -> JSONValue {
         guard case .object(var object) = message else { return message }

@@ -83,6 +83,8 @@ extension InferencePipeline {
                 case .failed(let failure, let result):
                     last = result
                     lastFailure = failure
+                    // A call cancelled because its clients left says nothing about the backend.
+                    if Task.isCancelled { return result }
                     if failure.countsAgainstBreaker {
                         breakers.record(backend: backend.name, replica: breakerKey, success: false, now: Clock.monotonicNow())
                     }
