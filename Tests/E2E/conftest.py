@@ -126,5 +126,5 @@ def make_gateway(tollgate_bin, tmp_path):
 @pytest.fixture(scope="module")
 def gateway(request, tmp_path_factory, tollgate_bin, fake):
     """A module-wide gateway routing ``harness.standard_policies`` to the fake."""
-    return harness.module_gateway(request, tmp_path_factory, tollgate_bin,
-                          policies={"10-standard.toml": harness.standard_policies(fake.base_url)})
+    return harness.module_gateway(request, tmp_path_factory, tollgate_bin, fakes={"a": fake},
+                                  policies={"10-standard.toml": harness.standard_policies(fake.base_url)})

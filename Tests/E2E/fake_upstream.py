@@ -1076,10 +1076,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-delay", type=float, default=0.0)
     parser.add_argument("--header-delay", type=float, default=0.0)
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated model list")
+    parser.add_argument("--model-behavior", action="append", default=[], metavar="MODEL=JSON",
+                        help='per-model override, e.g. slow-model=\'{"mode": "slow", "chunk_delay": 0.2}\'')
     args = parser.parse_args(argv)
 
     fake = FakeUpstream(args.host, args.port, name=args.name, models=[m for m in args.models.split(",") if m])
     fake.set_behavior(args.mode, chunk_delay=args.chunk_delay, header_delay=args.header_delay)
+    for spec in args.model_behavior:
+        model, sep, text = spec.partition("=")
+        if not sep:
+            parser.error(f"--model-behavior wants MODEL=JSON, got {spec!r}")
+        fake.apply_control({"model": model, **json.loads(text)})
 
     async def run() -> None:
         loop = asyncio.get_running_loop()

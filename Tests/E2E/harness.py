@@ -529,11 +529,16 @@ def _dechunk(data: bytes) -> bytes:
 # --------------------------------------------------------------------------------------
 
 
+try:  # loaded here, not in the child: no dlopen between fork and exec
+    _LIBC = ctypes.CDLL("libc.so.6", use_errno=True)
+except OSError:
+    _LIBC = None
+
+
 def _die_with_parent() -> None:
     """Runs in the child before exec: SIGKILL it if the test runner dies (Linux)."""
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if _LIBC is not None:
+        _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def gateway_env(extra: dict[str, str] | None = None, drop: Iterable[str] = GATEWAY_ENV_TO_DROP) -> dict[str, str]:
@@ -553,7 +558,8 @@ class Gateway:
     def __init__(self, binary: str | Path, workdir: Path, *, policies: dict[str, str] | None = None,
                  server: dict[str, Any] | None = None, cache: dict[str, Any] | None = None,
                  env: dict[str, str] | None = None, admin_token: str | None = ADMIN_TOKEN,
-                 config_text: str | None = None, extra_args: Iterable[str] = (), name: str = "gateway"):
+                 config_text: str | None = None, extra_args: Iterable[str] = (), name: str = "gateway",
+                 fakes: dict[str, Any] | None = None):
         self.binary = str(binary)
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -568,6 +574,7 @@ class Gateway:
         self.config_text = config_text
         self.extra_args = list(extra_args)
         self.name = name
+        self.fakes = dict(fakes or {})
         self.port = 0
         self.admin_port = 0
         self.process: subprocess.Popen[bytes] | None = None
@@ -589,6 +596,11 @@ class Gateway:
     @property
     def admin_url(self) -> str:
         return f"http://127.0.0.1:{self.admin_port}"
+
+    @property
+    def fake(self):
+        """The first fake upstream this gateway was configured with (see ``fakes``)."""
+        return next(iter(self.fakes.values()), None)
 
     @property
     def pid(self) -> int:

@@ -69,6 +69,20 @@ def test_admin_refuses_without_the_token(gateway, token):
     assert hits(gateway, marker), "a refused purge must not have purged anything"
 
 
+def test_admin_token_from_environment(make_gateway, fake):
+    gw = make_gateway(policies={"10-standard.toml": standard_policies(fake.base_url)}, admin_token=None,
+                      env={"TOLLGATE_ADMIN_TOKEN": "env-admin-token"})
+    assert_openai_error(gw.admin("GET", "/admin/cache/stats", token=None), 401,
+                        what="config token empty, TOLLGATE_ADMIN_TOKEN set, no token sent")
+    assert gw.admin("GET", "/admin/cache/stats", token="env-admin-token").status_code == 200
+
+
+def test_admin_open_on_loopback_without_any_token(make_gateway, fake):
+    gw = make_gateway(policies={"10-standard.toml": standard_policies(fake.base_url)}, admin_token=None)
+    response = gw.admin("GET", "/admin/cache/stats", token=None)
+    assert response.status_code == 200, f"no token configured and bound to loopback: open, got {response.status_code}"
+
+
 def test_data_plane_does_not_serve_admin(gateway):
     response = gateway.get("/admin/cache/stats")
     assert response.status_code in (401, 404), "the admin API lives on its own port"
@@ -104,7 +118,8 @@ def test_purge_by_model_glob(gateway):
 
 def test_purge_by_key_and_key_prefix(gateway):
     m1, m2, m3 = unique("k1"), unique("k2"), unique("k3")
-    k1, k2, k3 = store(gateway, m1), store(gateway, m2), store(gateway, m3)
+    k1, k2 = store(gateway, m1), store(gateway, m2)
+    store(gateway, m3)
     assert gateway.purge(key=k1) == 1
     assert gateway.purge(key=k1) == 0, "purging the same key twice removes nothing the second time"
     assert gateway.purge(key_prefix=k2[:12]) == 1
@@ -194,6 +209,8 @@ def test_list_entries(gateway):
     entries = response.json()["entries"]
     assert len(entries) == 3, f"three entries were stored for {model}: {entries!r}"
     entry = next(e for e in entries if e["key"] == key)
+    fields = {"key", "tenant", "route", "endpoint", "model", "created_at", "expires_at", "age", "ttl", "tags", "bytes"}
+    assert not fields - set(entry), f"entry lacks {sorted(fields - set(entry))}: {entry}"
     assert entry["model"] == model and entry["route"] == "chat" and entry["endpoint"] == "chat"
     assert entry["tenant"] == tenant_id(CLIENT_KEY)
     assert "team-a" in entry["tags"]

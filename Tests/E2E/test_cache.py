@@ -14,7 +14,6 @@ import pytest
 
 import fake_upstream as fu
 from harness import (
-    CLIENT_KEY,
     StreamResult,
     assert_openai_error,
     cache_status,
@@ -124,6 +123,8 @@ EQUIVALENT = {
                              '"temperature":1.0}',
     "defaults-n-penalties": '{"model":"fake-chat","messages":[{"role":"user","content":"hi MARKER"}],"temperature":1.0,'
                             '"n":1,"presence_penalty":0,"frequency_penalty":0,"top_p":1}',
+    "store-and-metadata": '{"model":"fake-chat","messages":[{"role":"user","content":"hi MARKER"}],"temperature":1.0,'
+                          '"store":false,"metadata":{"trace":"abc"}}',
     "default-temperature-omitted": '{"model":"fake-chat","messages":[{"role":"user","content":"hi MARKER"}]}',
 }
 

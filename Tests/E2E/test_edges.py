@@ -3,6 +3,7 @@ vanishing clients, the default config, graceful shutdown and the disk tier acros
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
@@ -29,6 +30,7 @@ from harness import (
     sse_json,
     standard_policies,
     unique,
+    wait_until,
 )
 
 CHAT = "/v1/chat/completions"
@@ -41,7 +43,7 @@ SLACK = 4.0
 
 @pytest.fixture(scope="module")
 def edge(request, tmp_path_factory, tollgate_bin, fake):
-    return module_gateway(request, tmp_path_factory, tollgate_bin,
+    return module_gateway(request, tmp_path_factory, tollgate_bin, fakes={"a": fake},
                           policies={"10-standard.toml": standard_policies(fake.base_url)},
                           server={"max_body_bytes": MAX_BODY, "max_header_bytes": MAX_HEADER,
                                   "request_timeout_seconds": REQUEST_TIMEOUT,
@@ -134,6 +136,28 @@ def test_content_length_with_chunked_is_400(edge):
                             content_length=False) + f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
     response = raw_exchange(edge.port, smuggle, timeout=10)
     assert_raw_error(response, 400, "Content-Length together with Transfer-Encoding: chunked")
+
+
+def test_one_structured_access_log_line_per_request(edge):
+    marker = unique("accesslog")
+    ids = [edge.chat(chat_body(marker)).headers["x-request-id"] for _ in range(2)]
+
+    def lines_for(request_id: str) -> list[dict]:
+        found = []
+        for line in edge.log_text().splitlines():
+            if request_id in line:
+                with contextlib.suppress(ValueError):
+                    parsed = json.loads(line[line.index("{"):])
+                    if isinstance(parsed, dict):
+                        found.append(parsed)
+        return found
+
+    for request_id, expected_cache in zip(ids, ("miss", "hit")):
+        entries = wait_until(lambda: lines_for(request_id), 3, what=f"an access-log line for {request_id}")
+        assert len(entries) == 1, f"exactly one access-log line per request, got {entries}"
+        values = {str(v) for v in entries[0].values()}
+        assert "chat" in values and "200" in values, f"the line names route and status: {entries[0]}"
+        assert any(expected_cache in v for v in values), f"the line names the cache result {expected_cache}: {entries[0]}"
 
 
 def test_health_endpoints(edge):

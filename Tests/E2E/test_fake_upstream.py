@@ -308,7 +308,8 @@ def test_concurrent_requests_overlap(fake):
 
 def test_standalone_process_prints_port_and_serves():
     process = subprocess.Popen([sys.executable, str(HERE / "fake_upstream.py"), "--port", "0", "--print-port",
-                                "--name", "solo"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                "--name", "solo", "--model-behavior", 'broken-model={"mode": "fail", "status": 503}'],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = _readline_with_timeout(process, 10)
         port = int(line.strip())
@@ -316,7 +317,10 @@ def test_standalone_process_prints_port_and_serves():
             answer = client.post(f"http://127.0.0.1:{port}/v1/chat/completions",
                                  json={"model": "fake-chat", "messages": MESSAGES})
             assert answer.status_code == 200 and answer.headers["x-fake-upstream"] == "solo"
-            assert client.get(f"http://127.0.0.1:{port}/_stats").json()["total"] == 1
+            broken = client.post(f"http://127.0.0.1:{port}/v1/chat/completions",
+                                 json={"model": "broken-model", "messages": MESSAGES})
+            assert broken.status_code == 503
+            assert client.get(f"http://127.0.0.1:{port}/_stats").json()["total"] == 2
     finally:
         process.terminate()
         try:

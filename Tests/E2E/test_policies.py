@@ -7,7 +7,6 @@ import re
 import signal
 import time
 
-import httpx
 import pytest
 
 import fake_upstream as fu
@@ -204,6 +203,7 @@ def router(request, tmp_path_factory, tollgate_bin, fake, fake_b):
         backend_toml("breaker", fake.base_url,
                      circuit_breaker={"failure_threshold": 2, "cooldown_seconds": 60, "half_open_probes": 1}),
         backend_toml("aliased", fake.base_url),
+        backend_toml("retrying", fake.base_url),
         route_toml("fallback", kinds=["chat"], models=["fb-*"], backends=["primary"], fallbacks=["secondary"],
                    fallback_on=[503, "timeout", "connect_error"], cache=no_cache),
         route_toml("fallback-connect", kinds=["chat"], models=["fbc-*"], backends=["dead"], fallbacks=["secondary"],
@@ -217,9 +217,12 @@ def router(request, tmp_path_factory, tollgate_bin, fake, fake_b):
         route_toml("breaker", kinds=["chat"], models=["cb-*"], backends=["breaker"], fallbacks=["secondary"],
                    fallback_on=[503, "timeout", "connect_error"], cache=no_cache),
         route_toml("aliased", kinds=["chat"], models=["alias-target"], backends=["aliased"], cache=no_cache),
+        route_toml("retry", kinds=["chat"], models=["retry-*"], backends=["retrying"], cache=no_cache,
+                   retry={"attempts": 3, "backoff_ms": 20, "max_backoff_ms": 100, "on": [502, 503, "connect_error"]}),
         toml_table("[aliases]", {"friendly": "alias-target"}),
     ])
-    return module_gateway(request, tmp_path_factory, tollgate_bin, policies={"10-routing.toml": text})
+    return module_gateway(request, tmp_path_factory, tollgate_bin, fakes={"a": fake, "b": fake_b},
+                          policies={"10-routing.toml": text})
 
 
 def test_fallback_on_503_serves_from_the_second_backend(router, fake, fake_b):
@@ -321,3 +324,18 @@ def test_alias_maps_public_name(router, fake):
     assert response.status_code == 200, response.text
     sent = fake.requests(CHAT, contains=marker)
     assert sent and sent[0].json["model"] == "alias-target", "the alias resolves to the real model name upstream"
+
+
+def test_retry_on_listed_status(router, fake):
+    marker = unique("retry")
+    fake.set_model_behavior("retry-model", "fail", status=503, times=1)
+    response = router.chat(chat_body(marker, model="retry-model"))
+    assert response.status_code == 200, f"one 503 then success should be retried: {response.status_code} {response.text}"
+    assert fake.count(CHAT, contains=marker) == 2
+
+
+def test_no_retry_on_unlisted_status(router, fake):
+    marker = unique("no-retry")
+    fake.set_model_behavior("retry-model", "fail", status=400)
+    assert_openai_error(router.chat(chat_body(marker, model="retry-model")), 400, what="400 is not retried")
+    assert fake.count(CHAT, contains=marker) == 1
