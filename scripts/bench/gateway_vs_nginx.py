@@ -87,8 +87,10 @@ def main():
             sys.exit(f"{tool} is not installed (apt-get install nginx-light wrk)")
 
     work = tempfile.mkdtemp(prefix="tollgate-bench-")
+    os.chmod(work, 0o755)  # nginx workers drop to an unprivileged user when started as root
     for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi", "cache", "policies"):
         os.makedirs(os.path.join(work, d), exist_ok=True)
+        os.chmod(os.path.join(work, d), 0o777)
     upstream_port, proxy_port, gw_port, admin_port = (free_port() for _ in range(4))
     body = json.dumps(COMPLETION, separators=(",", ":"))
     conf = open(os.path.join(HERE, "nginx.conf.template")).read()
@@ -105,7 +107,7 @@ def main():
     procs = []
     try:
         procs.append(subprocess.Popen(["nginx", "-c", os.path.join(work, "nginx.conf"), "-g", "daemon off;"],
-                                      stderr=subprocess.DEVNULL))
+                                      stderr=open(os.path.join(work, "nginx-stderr.log"), "w")))
         procs.append(subprocess.Popen([args.binary, "serve", "--config", os.path.join(work, "config.toml")],
                                       stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "gw.log"), "w")))
         post = json.dumps({"model": "bench-model", "messages": [
@@ -157,7 +159,10 @@ def main():
                 p.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 p.kill()
-        shutil.rmtree(work, ignore_errors=True)
+        if os.environ.get("BENCH_KEEP"):
+            print("kept", work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -133,8 +133,17 @@ final class AdminAPI: Sendable {
         let limit = query["limit"].flatMap(Int.init).map { min(max($0, 1), 10_000) } ?? 100
         do {
             let now = Clock.wallNow()
-            let entries = try await pipeline.threadPool.runIfActive { try cache.list(selector, now: now, limit: limit) }
-            return .json(["entries": entries.map { Self.describe($0, now: now) }])
+            let listed = try await pipeline.threadPool.runIfActive { () throws -> [(EntryMetadata, Int)] in
+                try cache.list(selector, now: now, limit: limit).map { metadata in
+                    (metadata, try cache.inspect(metadata.key, now: now)?.byteCount ?? 0)
+                }
+            }
+            let described = listed.map { metadata, bytes in
+                var object = Self.describe(metadata, now: now)
+                object["bytes"] = bytes
+                return object
+            }
+            return .json(["entries": described])
         } catch {
             return .error(GatewayError(status: .internalServerError, message: "Listing failed: \(error)", code: "internal_error"))
         }

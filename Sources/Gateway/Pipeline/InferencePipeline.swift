@@ -64,9 +64,11 @@ final class InferencePipeline: Sendable {
         }
 
         let fwd: String
-        if request.cacheKey == nil {
+        if request.directives.noStore, cacheEnabled, request.route.cache.enabled {
+            fwd = "request"
+        } else if request.cacheKey == nil {
             fwd = "bypass"
-        } else if request.directives.noCache || request.directives.noStore || request.directives.maxAge != nil {
+        } else if request.directives.noCache || request.directives.maxAge != nil {
             fwd = "request"
         } else {
             fwd = "miss"

@@ -86,6 +86,13 @@ final class GatewayHandler: ChannelInboundHandler, RemovableChannelHandler {
             rejectOversizedBody(context: context)
             return
         }
+        if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+            // curl asks before sending bodies over 1 KiB; without this it waits a second.
+            context.writeAndFlush(
+                wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
+                promise: nil
+            )
+        }
         body = context.channel.allocator.buffer(capacity: 0)
         let timeout = shared.requestTimeout
         requestTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
