@@ -13,8 +13,7 @@ final class GatewayHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var state = ConnectionState()
     private var context: ChannelHandlerContext?
     private var body = ByteBuffer()
-    private var idleTimer: Scheduled<Void>?
-    private var requestTimer: Scheduled<Void>?
+    private var timer = ConnectionTimer()
     private var missTask: Task<Void, Never>?
     private var current = RequestRecord()
     /// Keep-alive clients send the same key on every request: hash it once per connection.
@@ -30,16 +29,17 @@ final class GatewayHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        armIdleTimer(context: context)
+        timer.checkInterval = min(shared.idleTimeout, shared.requestTimeout)
+        arm(.idle, after: shared.idleTimeout, context: context)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        cancelTimers()
+        timer.cancel()
         self.context = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        cancelTimers()
+        timer.cancel()
         missTask?.cancel()
         missTask = nil
         if state.phase != .idle, state.phase != .closed {
@@ -63,22 +63,20 @@ final class GatewayHandler: ChannelInboundHandler, RemovableChannelHandler {
             body.writeBuffer(&chunk)
         case .end:
             guard state.phase == .receiving, let head = state.head else { return }
-            requestTimer?.cancel()
-            requestTimer = nil
+            timer.disarm()
             state.phase = .responding
             dispatch(head: head, context: context)
         }
     }
 
     private func receiveHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        idleTimer?.cancel()
-        idleTimer = nil
         state.begin(head: head)
         state.keepAlive = head.isKeepAlive && !shared.isDraining
         current = RequestRecord(
             requestID: shared.nextRequestID(),
             method: head.method.rawValue,
-            path: String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""),
+            path: head.uri.utf8.contains(UInt8(ascii: "?"))
+                ? String(head.uri.prefix(while: { $0 != "?" })) : head.uri,
             started: NIODeadline.now()
         )
         shared.requestStarted()
@@ -94,15 +92,11 @@ final class GatewayHandler: ChannelInboundHandler, RemovableChannelHandler {
             )
         }
         body = context.channel.allocator.buffer(capacity: 0)
-        let timeout = shared.requestTimeout
-        requestTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
-            self?.requestTimedOut()
-        }
+        arm(.request, after: shared.requestTimeout, context: context)
     }
 
     private func rejectOversizedBody(context: ChannelHandlerContext) {
-        requestTimer?.cancel()
-        requestTimer = nil
+        timer.disarm()
         state.phase = .responding
         state.keepAlive = false
         respond(error: .payloadTooLarge(limit: shared.maxBodyBytes))
@@ -323,7 +317,10 @@ final class GatewayHandler: ChannelInboundHandler, RemovableChannelHandler {
             if !keepAlive {
                 context.close(promise: nil)
             } else {
-                loopBoundSelf.value.armIdleTimer(context: context)
+                let handler = loopBoundSelf.value
+                if handler.state.phase == .idle {
+                    handler.arm(.idle, after: handler.shared.idleTimeout, context: context)
+                }
             }
         }
         if state.phase == .discarding || !keepAlive {
@@ -378,20 +375,73 @@ final class GatewayHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     // MARK: Timers
 
-    private func armIdleTimer(context: ChannelHandlerContext) {
-        idleTimer?.cancel()
-        guard state.phase == .idle else { return }
-        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: shared.idleTimeout) { [weak self] in
-            guard let self, self.state.phase == .idle else { return }
-            self.context?.close(promise: nil)
-        }
+    private func arm(_ purpose: ConnectionTimer.Purpose, after timeout: TimeAmount, context: ChannelHandlerContext) {
+        if timer.arm(purpose, deadline: .now() + timeout) { scheduleTimer(context: context) }
     }
 
-    private func cancelTimers() {
-        idleTimer?.cancel()
-        idleTimer = nil
-        requestTimer?.cancel()
-        requestTimer = nil
+    private func scheduleTimer(context: ChannelHandlerContext) {
+        let at = timer.nextCheck(now: .now())
+        timer.scheduled = context.eventLoop.assumeIsolated().scheduleTask(deadline: at) { [weak self] in
+            self?.timerFired()
+        }
+        timer.scheduledAt = at
+    }
+
+    private func timerFired() {
+        timer.scheduled = nil
+        guard let context, let purpose = timer.purpose else { return }
+        guard NIODeadline.now() >= timer.deadline else { return scheduleTimer(context: context) }
+        timer.disarm()
+        switch purpose {
+        case .idle:
+            if state.phase == .idle { context.close(promise: nil) }
+        case .request:
+            requestTimedOut()
+        }
+    }
+}
+
+/// One lazily re-armed timer per connection instead of a scheduled task per request: arming
+/// only records a deadline; the timer wakes at most every `checkInterval` to compare.
+struct ConnectionTimer {
+    enum Purpose {
+        /// Close a kept-alive connection that sends no new request.
+        case idle
+        /// Answer 408 to a request whose body does not arrive in time.
+        case request
+    }
+
+    var purpose: Purpose?
+    var deadline = NIODeadline.distantFuture
+    var scheduled: Scheduled<Void>?
+    var scheduledAt = NIODeadline.distantFuture
+    var checkInterval = TimeAmount.seconds(30)
+
+    /// Records the deadline; returns whether a (new) wake-up must be scheduled.
+    mutating func arm(_ purpose: Purpose, deadline: NIODeadline) -> Bool {
+        self.purpose = purpose
+        self.deadline = deadline
+        guard let scheduled else { return true }
+        if deadline < scheduledAt {
+            scheduled.cancel()
+            self.scheduled = nil
+            return true
+        }
+        return false
+    }
+
+    mutating func disarm() {
+        purpose = nil
+    }
+
+    func nextCheck(now: NIODeadline) -> NIODeadline {
+        min(deadline, now + checkInterval)
+    }
+
+    mutating func cancel() {
+        purpose = nil
+        scheduled?.cancel()
+        scheduled = nil
     }
 }
 

@@ -31,8 +31,8 @@ public final class GatewayService: Service, Sendable {
     }
 
     public func run() async throws {
-        let threads = config.server.threads > 0 ? config.server.threads : System.coreCount
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let (group, ownsGroup) = ExecutorTakeover.eventLoopGroup(threads: config.server.threads)
+        let threads = group.makeIterator().reduce(0) { count, _ in count + 1 }
         let threadPool = NIOThreadPool(numberOfThreads: 2)
         threadPool.start()
         let metrics = GatewayMetrics()
@@ -79,7 +79,7 @@ public final class GatewayService: Service, Sendable {
             dataChannel = try await data.bind()
             adminChannel = try await admin.bind()
         } catch {
-            try? await group.shutdownGracefully()
+            if ownsGroup { try? await group.shutdownGracefully() }
             throw StartupError(message: "cannot listen: \(error)")
         }
         logger.notice(
@@ -116,7 +116,7 @@ public final class GatewayService: Service, Sendable {
         await upstream.shutdown()
         accessLog.shutdown()
         try? await threadPool.shutdownGracefully()
-        try? await group.shutdownGracefully()
+        if ownsGroup { try? await group.shutdownGracefully() }
         logger.notice("stopped")
     }
 
