@@ -87,9 +87,8 @@ public final class GatewayMetrics: Sendable {
         return requestCounters.withLockedValue { counters in
             if let counter = counters[labels] { return counter }
             let counter = registry.makeCounter(
-                name: "tollgate_requests_total",
-                labels: [("route", route), ("status", String(status)), ("cache", cache)],
-                help: "Requests by route, status and cache result."
+                descriptor: MetricNameDescriptor(metricName: "tollgate_requests_total", helpText: "Requests by route, status and cache result."),
+                labels: [("route", route), ("status", String(status)), ("cache", cache)]
             )
             counters[labels] = counter
             return counter
@@ -101,10 +100,9 @@ public final class GatewayMetrics: Sendable {
             let name = cache == "hit" ? "hit" : "miss"
             if let histogram = histograms[route + "\u{1f}" + name] { return histogram }
             let histogram = registry.makeDurationHistogram(
-                name: "tollgate_request_duration_seconds",
+                descriptor: MetricNameDescriptor(metricName: "tollgate_request_duration_seconds", helpText: "Time from request end to response end."),
                 labels: [("route", route), ("cache", name)],
-                buckets: Self.latencyBuckets,
-                help: "Time from request end to response end."
+                buckets: Self.latencyBuckets
             )
             histograms[route + "\u{1f}" + name] = histogram
             return histogram
@@ -116,9 +114,8 @@ public final class GatewayMetrics: Sendable {
         let counter = upstreamErrorCounters.withLockedValue { counters in
             if let counter = counters[key] { return counter }
             let counter = registry.makeCounter(
-                name: "tollgate_upstream_errors_total",
-                labels: [("backend", backend), ("kind", kind)],
-                help: "Failed upstream attempts by backend and failure kind."
+                descriptor: MetricNameDescriptor(metricName: "tollgate_upstream_errors_total", helpText: "Failed upstream attempts by backend and failure kind."),
+                labels: [("backend", backend), ("kind", kind)]
             )
             counters[key] = counter
             return counter

@@ -3,8 +3,8 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// The data-plane listener: NIO's HTTP/1.1 codec, pipelining assistance, protocol errors
-/// as OpenAI JSON, then one `GatewayHandler` per connection.
+/// The data-plane listener: NIO's HTTP/1.1 codec, then one `GatewayHandler` per connection,
+/// which also orders pipelined requests and answers parser errors.
 struct DataServer {
     let address: HostPort
     let group: any EventLoopGroup
@@ -32,8 +32,6 @@ struct DataServer {
                     try sync.addHandler(
                         ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: limits))
                     )
-                    try sync.addHandler(HTTPServerPipelineHandler())
-                    try sync.addHandler(ProtocolErrorResponder())
                     try sync.addHandler(GatewayHandler(shared: shared))
                 }
             }

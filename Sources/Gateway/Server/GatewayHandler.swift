@@ -5,8 +5,13 @@ import Router
 
 /// One per data-plane connection. Collects a request, answers cache hits right here on the
 /// event loop, and hands misses to the async pipeline through a `ChannelResponseSink`.
-final class GatewayHandler: ChannelInboundHandler, RemovableChannelHandler {
+///
+/// It also does what NIO's pipelining handler would: requests that arrive while an async
+/// response is being written wait in a queue, and the socket is not read meanwhile. Doing it
+/// here lets a hit bypass the response encoder and go out as one pre-rendered buffer.
+final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let shared: GatewayContext
@@ -20,6 +25,11 @@ final class GatewayHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var lastAuthorization: String?
     private var lastTenant = TenantResolver.anonymous
     private var metricsMemo = GatewayMetrics.Memo()
+    /// Where raw bytes go: the context of the response encoder, so they skip it.
+    private var rawContext: ChannelHandlerContext?
+    /// Pipelined request parts that arrived during an async response.
+    private var queued = CircularBuffer<HTTPServerRequestPart>()
+    private var readHeld = false
 
     init(shared: GatewayContext) {
         self.shared = shared
@@ -29,6 +39,7 @@ final class GatewayHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        rawContext = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
         timer.checkInterval = min(shared.idleTimeout, shared.requestTimeout)
         arm(.idle, after: shared.idleTimeout, context: context)
     }
@@ -36,6 +47,7 @@ final class GatewayHandler: ChannelInboundHandler, RemovableChannelHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         timer.cancel()
         self.context = nil
+        self.rawContext = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -51,7 +63,19 @@ final class GatewayHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        switch state.phase {
+        case .responding, .streaming:
+            queued.append(part)  // pipelined behind a response still being written
+        case .discarding, .closed:
+            break
+        case .idle, .receiving:
+            handle(part, context: context)
+        }
+    }
+
+    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
             receiveHead(head, context: context)
         case .body(var chunk):
@@ -67,6 +91,56 @@ final class GatewayHandler: ChannelInboundHandler, RemovableChannelHandler {
             state.phase = .responding
             dispatch(head: head, context: context)
         }
+    }
+
+    /// Holds socket reads while an async response is in progress (backpressure on clients
+    /// that pipeline); released when it ends.
+    func read(context: ChannelHandlerContext) {
+        if state.phase == .responding || state.phase == .streaming {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// After a response: serve what was pipelined meanwhile, then read again.
+    private func resumeAfterResponse(context: ChannelHandlerContext) {
+        while state.phase == .idle || state.phase == .receiving, let part = queued.popFirst() {
+            handle(part, context: context)
+        }
+        if readHeld, state.phase == .idle || state.phase == .receiving {
+            readHeld = false
+            context.read()
+        }
+    }
+
+    /// The HTTP parser gave up: answer 431 or 400 as OpenAI JSON if no response has started,
+    /// then close (the decoder closes the connection after this anyway).
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parserError = error as? HTTPParserError else {
+            context.close(promise: nil)
+            return
+        }
+        if state.phase == .idle || state.phase == .receiving {
+            let gatewayError: GatewayError
+            switch parserError {
+            case .headerOverflow:
+                gatewayError = .headersTooLarge
+            case .unexpectedContentLength, .invalidContentLength, .invalidChunkSize:
+                gatewayError = .malformedRequest("conflicting or invalid Content-Length / Transfer-Encoding")
+            default:
+                gatewayError = .malformedRequest("\(parserError)")
+            }
+            if state.phase == .idle {
+                current = RequestRecord(requestID: shared.nextRequestID(), method: "-", path: "-", started: .now())
+                shared.requestStarted()
+            }
+            state.phase = .responding
+            state.keepAlive = false
+            respond(error: gatewayError)
+        }
+        state.phase = .closed
+        context.close(promise: nil)
     }
 
     private func receiveHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
@@ -221,28 +295,49 @@ final class GatewayHandler: ChannelInboundHandler, RemovableChannelHandler {
         shared.metrics.cacheHits.increment()
         current.outcome.cache = "hit"
         current.outcome.backend = "cache"
-        let (buffer, contentType) = ResponseRenderer.body(
-            for: entry,
-            stream: stream,
-            includeUsage: includeUsage,
-            allocator: context.channel.allocator
-        )
         let metadata = entry.metadata
-        let headers = ResponseRenderer.headers(
-            contentType: contentType,
-            length: buffer.readableBytes,
-            extra: [
-                ("cache-status", CacheStatus.hit(ttl: metadata.ttl(now: now), keyHex: entry.keyHex)),
-                ("age", String(Int(metadata.age(now: now)))),
-                ("x-tollgate-cache-key", entry.keyHex),
-            ]
-        )
-        writeResponse(
-            status: HTTPResponseStatus(statusCode: entry.status),
-            headers: headers,
-            body: buffer,
-            outcome: current.outcome
-        )
+        let allocator = context.channel.allocator
+        let status = HTTPResponseStatus(statusCode: entry.status)
+        var response: RawResponse
+        var bodyBytes = 0
+        var rendered: ByteBuffer?
+        if stream, entry.events != nil {
+            let (buffer, _) = ResponseRenderer.body(for: entry, stream: true, includeUsage: includeUsage, allocator: allocator)
+            bodyBytes = buffer.readableBytes
+            response = RawResponse(allocator: allocator, status: status, bodyBytes: bodyBytes)
+            response.header("content-type", "text/event-stream")
+            response.header("cache-control", "no-cache")
+            rendered = buffer
+        } else {
+            bodyBytes = entry.body.count
+            response = RawResponse(allocator: allocator, status: status, bodyBytes: bodyBytes)
+            response.header("content-type", entry.contentType)
+        }
+        response.header("content-length", bodyBytes)
+        response.cacheStatusHit(ttl: Int(metadata.ttl(now: now)), keyHex: entry.keyHex)
+        response.header("age", Int(metadata.age(now: now)))
+        response.header("x-tollgate-cache-key", entry.keyHex)
+        response.header("x-request-id", current.requestID)
+        if !state.keepAlive { response.header("connection", "close") }
+        let bytes: ByteBuffer
+        if var rendered {
+            bytes = response.finish(body: &rendered)
+        } else {
+            bytes = response.finish(body: entry.body)
+        }
+        finishRequest(status: Int(status.code), bytes: bodyBytes, outcome: current.outcome)
+        guard let rawContext else { return }
+        let keepAlive = state.keepAlive && !shared.isDraining
+        state.finish()
+        if keepAlive {
+            rawContext.writeAndFlush(NIOAny(bytes), promise: nil)
+            arm(.idle, after: shared.idleTimeout, context: context)
+            resumeAfterResponse(context: context)
+        } else {
+            state.phase = .closed
+            let channel = context.channel
+            rawContext.writeAndFlush(NIOAny(bytes)).whenComplete { _ in channel.close(promise: nil) }
+        }
     }
 
     private func startAsync(
@@ -265,13 +360,14 @@ final class GatewayHandler: ChannelInboundHandler, RemovableChannelHandler {
     func isCurrent(_ generation: UInt64) -> Bool { state.generation == generation }
 
     func writeResponse(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer, outcome: ResponseOutcome) {
-        guard let context, state.phase == .responding, let head = state.head else { return }
+        guard let context, state.phase == .responding else { return }
         var headers = headers
         headers.add(name: "x-request-id", value: current.requestID)
         if !state.keepAlive { headers.add(name: "connection", value: "close") }
         let bytes = body.readableBytes
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
-        if head.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        let version = state.head?.version ?? .http1_1
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
+        if state.head?.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         finishRequest(status: Int(status.code), bytes: bytes, outcome: outcome)
         endResponse(context: context)
     }
@@ -312,19 +408,14 @@ final class GatewayHandler: ChannelInboundHandler, RemovableChannelHandler {
         missTask = nil
         let keepAlive = state.keepAlive && !shared.isDraining
         state.finish()
-        let loopBoundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
-            if !keepAlive {
-                context.close(promise: nil)
-            } else {
-                let handler = loopBoundSelf.value
-                if handler.state.phase == .idle {
-                    handler.arm(.idle, after: handler.shared.idleTimeout, context: context)
-                }
-            }
-        }
-        if state.phase == .discarding || !keepAlive {
+        if keepAlive, state.phase == .idle {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            arm(.idle, after: shared.idleTimeout, context: context)
+            resumeAfterResponse(context: context)
+        } else {
             state.phase = .closed
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
         }
     }
 
