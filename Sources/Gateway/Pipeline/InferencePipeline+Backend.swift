@@ -208,7 +208,8 @@ extension InferencePipeline {
     ) -> CachedResponse {
         var events = events
         var usageEventIndex = usageEventIndex
-        if events == nil, request.kind.canStream,
+        // The SSE form is needed to store the entry or to answer a client that streams.
+        if events == nil, request.kind.canStream, request.storable || request.wantsStream,
             let synthesized = try? StreamSynthesizer.events(fromCompletion: body, endpoint: request.kind.rawValue)
         {
             events = synthesized.events

@@ -84,7 +84,13 @@ final class InferencePipeline: Sendable {
             }
         } else {
             flight = Flight(key: request.cacheKey ?? Self.uniqueKey(), streaming: request.wantsStream)
-            flight.attach(Task { await self.run(flight, request: request, registered: false) })
+            if !request.wantsStream {
+                // One client and nothing streamed: call the backend in this task (cancelled
+                // with it) and skip a task hop; the flight then replays the result.
+                await run(flight, request: request, registered: false)
+            } else {
+                flight.attach(Task { await self.run(flight, request: request, registered: false) })
+            }
         }
         if collapsed {
             metrics.cacheCollapsed.increment()
