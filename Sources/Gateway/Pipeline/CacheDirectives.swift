@@ -1,5 +1,3 @@
-import Foundation
-
 /// The request's `Cache-Control` directives that Tollgate honours.
 struct CacheDirectives: Sendable, Equatable {
     /// Skip the lookup and refresh the entry from the backend.
@@ -14,16 +12,26 @@ struct CacheDirectives: Sendable, Equatable {
     init() {}
 
     init(header: String) {
-        for part in header.split(separator: ",") {
-            let directive = part.trimmingCharacters(in: .whitespaces).lowercased()
-            if directive == "no-cache" {
+        // Byte-level: this runs on every request that carries the header.
+        for part in header.utf8.split(separator: UInt8(ascii: ",")) {
+            var directive = part[...]
+            while directive.first == UInt8(ascii: " ") || directive.first == UInt8(ascii: "\t") {
+                directive = directive.dropFirst()
+            }
+            while directive.last == UInt8(ascii: " ") || directive.last == UInt8(ascii: "\t") {
+                directive = directive.dropLast()
+            }
+            let lower = directive.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }
+            if lower.elementsEqual("no-cache".utf8) {
                 noCache = true
-            } else if directive == "no-store" {
+            } else if lower.elementsEqual("no-store".utf8) {
                 noStore = true
-            } else if directive.hasPrefix("max-age=") {
-                var value = directive.dropFirst("max-age=".count)
-                if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = value.dropFirst().dropLast() }
-                if let seconds = Double(value), seconds >= 0 { maxAge = seconds }
+            } else if lower.starts(with: "max-age=".utf8) {
+                var value = lower.dropFirst("max-age=".utf8.count)
+                if value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\""), value.count >= 2 {
+                    value = value.dropFirst().dropLast()
+                }
+                if let seconds = Double(String(decoding: value, as: UTF8.self)), seconds >= 0 { maxAge = seconds }
             }
         }
     }
