@@ -33,3 +33,13 @@ import Testing
         #expect(!one.contains("sk-one"))
     }
 }
+
+@Suite struct AccessLogTests {
+    @Test func fixedPointFormatting() {
+        for (value, text) in [(0.0, "0.000"), (1.5, "1.500"), (12.0345, "12.035"), (0.007, "0.007"), (1795602772.8971, "1795602772.897")] {
+            var out: [UInt8] = []
+            AccessLog.appendFixed3(value, to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == text)
+        }
+    }
+}

@@ -40,7 +40,7 @@ public final class AccessLog: Sendable {
         var line = [UInt8]()
         line.reserveCapacity(256)
         line.append(contentsOf: #"{"ts":"#.utf8)
-        line.append(contentsOf: String(format: "%.3f", Date().timeIntervalSince1970).utf8)
+        Self.appendFixed3(Clock.wallNow(), to: &line)
         field(&line, "request_id", record.requestID)
         field(&line, "method", record.method)
         field(&line, "path", record.path)
@@ -54,16 +54,28 @@ public final class AccessLog: Sendable {
         line.append(contentsOf: #","bytes":"#.utf8)
         line.append(contentsOf: String(record.bytesOut).utf8)
         line.append(contentsOf: #","duration_ms":"#.utf8)
-        line.append(contentsOf: String(format: "%.3f", record.durationSeconds * 1000).utf8)
+        Self.appendFixed3(record.durationSeconds * 1000, to: &line)
         if let upstream = record.upstreamSeconds {
             line.append(contentsOf: #","upstream_ms":"#.utf8)
-            line.append(contentsOf: String(format: "%.3f", upstream * 1000).utf8)
+            Self.appendFixed3(upstream * 1000, to: &line)
         }
         line.append(contentsOf: "}\n".utf8)
         state.withLockedValue { state in
             // Bounded: under a flood, drop lines rather than grow without limit.
             if state.buffer.count < 8 * 1024 * 1024 { state.buffer.append(contentsOf: line) }
         }
+    }
+
+    /// A non-negative number with three decimals, without `String(format:)` (which goes
+    /// through Foundation's varargs formatting on every request).
+    static func appendFixed3(_ value: Double, to line: inout [UInt8]) {
+        let thousandths = Int64((max(0, value) * 1000).rounded())
+        line.append(contentsOf: String(thousandths / 1000).utf8)
+        line.append(UInt8(ascii: "."))
+        let fraction = thousandths % 1000
+        if fraction < 100 { line.append(UInt8(ascii: "0")) }
+        if fraction < 10 { line.append(UInt8(ascii: "0")) }
+        line.append(contentsOf: String(fraction).utf8)
     }
 
     private func field(_ line: inout [UInt8], _ name: String, _ value: String) {

@@ -115,89 +115,59 @@ extension InferencePipeline {
         let url = attempt.replica.hasSuffix("/")
             ? String(attempt.replica.dropLast()) + request.upstreamPath : attempt.replica + request.upstreamPath
 
-        let response: HTTPClientResponse
+        let exchange = UpstreamExchange(
+            flight: streaming ? flight : nil,
+            backend: backend.name,
+            endpoint: request.kind.rawValue,
+            maxBodyBytes: max(maxEntryBytes, 64 * 1024 * 1024)
+        )
+        let result: ExchangeResult
         do {
-            response = try await upstream.send(
+            result = try await upstream.exchange(
                 url: url,
                 body: body,
                 apiKey: backend.apiKey,
                 streaming: streaming,
-                deadline: deadline
+                deadline: deadline,
+                eventLoop: request.eventLoop ?? upstream.client.eventLoopGroup.any(),
+                delegate: exchange
             )
         } catch {
-            return .failed(error.backendFailure, .failed(Self.gatewayError(for: error, backend: backend.name), backend: backend.name))
+            guard exchange.streamStarted else {
+                return .failed(error.backendFailure, .failed(Self.gatewayError(for: error, backend: backend.name), backend: backend.name))
+            }
+            // Events already reached clients: no retry, no fallback, just an error.
+            let message = error.kind == .timeout
+                ? GatewayError.gatewayTimeout("Upstream '\(backend.name)' timed out mid-stream.")
+                : GatewayError.badGateway("Upstream '\(backend.name)' failed mid-stream: \(error.kind.rawValue).")
+            return .done(.failed(message, backend: backend.name))
         }
 
-        let status = Int(response.status.code)
-        let contentType = response.headers.first(name: "content-type") ?? ""
-        guard (200..<300).contains(status) else {
-            let body = (try? await response.body.collect(upTo: 1024 * 1024)).map { Array(buffer: $0) } ?? []
-            return .failed(.status(status), .upstreamError(status: status, body: body, backend: backend.name))
-        }
-
-        if streaming, contentType.hasPrefix("text/event-stream") {
-            return await relayStream(response, flight: flight, request: request, backend: backend.name)
-        }
-        do {
-            let collected = try await response.body.collect(upTo: max(maxEntryBytes, 64 * 1024 * 1024))
-            let bytes = Array(buffer: collected)
+        switch result {
+        case .collected(let status, let bytes):
+            guard (200..<300).contains(status) else {
+                return .failed(.status(status), .upstreamError(status: status, body: bytes, backend: backend.name))
+            }
             guard case .object? = try? JSONParser.parse(bytes) else {
-                return .failed(.other, .failed(.badGateway("Upstream '\(backend.name)' sent a response that is not JSON."), backend: backend.name))
+                return .failed(
+                    .other,
+                    .failed(.badGateway("Upstream '\(backend.name)' sent a response that is not JSON."), backend: backend.name)
+                )
             }
             let entry = makeEntry(request: request, body: bytes, events: nil, usageEventIndex: nil)
             return .done(.success(entry, stored: false, backend: backend.name))
-        } catch {
-            let failure = UpstreamFailure(classifying: error)
-            return .failed(failure.backendFailure, .failed(Self.gatewayError(for: failure, backend: backend.name), backend: backend.name))
-        }
-    }
-
-    /// Relays an event stream to the flight as it arrives, and assembles the stored form.
-    private func relayStream(
-        _ response: HTTPClientResponse,
-        flight: Flight,
-        request: InferenceRequest,
-        backend: String
-    ) async -> AttemptOutcome {
-        flight.publish(.streamStarted(backend: backend))
-        var parser = SSEParser()
-        var assembler = CompletionAssembler(endpoint: request.kind.rawValue)
-        var events: [[UInt8]] = []
-        var usageIndex: Int?
-        var sawDone = false
-        var sawError = false
-        do {
-            for try await chunk in response.body {
-                for payload in try parser.feed(chunk.readableBytesView) {
-                    if payload.elementsEqual("[DONE]".utf8) {
-                        sawDone = true
-                        continue
-                    }
-                    let parsed = try? JSONParser.parse(payload)
-                    if parsed?["error"] != nil { sawError = true }
-                    let isUsage = parsed?["usage"].map { $0 != .null } == true
-                        && (parsed?["choices"]?.arrayValue?.isEmpty ?? true)
-                    if isUsage { usageIndex = events.count }
-                    events.append(payload)
-                    try? assembler.add(event: payload)
-                    flight.publish(.event(payload, isUsage: isUsage))
-                }
+        case .streamed(let events, let usageEventIndex, let assembled, let complete):
+            guard complete else {
+                return .done(.failed(.badGateway("Upstream '\(backend.name)' ended the stream before it finished."), backend: backend.name))
             }
-        } catch {
-            let failure = UpstreamFailure(classifying: error)
-            let message = failure.kind == .timeout
-                ? GatewayError.gatewayTimeout("Upstream '\(backend)' timed out mid-stream.")
-                : GatewayError.badGateway("Upstream '\(backend)' failed mid-stream: \(failure.kind.rawValue).")
-            return .done(.failed(message, backend: backend))
+            guard let assembled else {
+                return .done(
+                    .failed(.badGateway("Upstream '\(backend.name)' sent a stream that could not be assembled."), backend: backend.name)
+                )
+            }
+            let entry = makeEntry(request: request, body: assembled, events: events, usageEventIndex: usageEventIndex)
+            return .done(.success(entry, stored: false, backend: backend.name))
         }
-        guard sawDone, !sawError else {
-            return .done(.failed(.badGateway("Upstream '\(backend)' ended the stream before it finished."), backend: backend))
-        }
-        guard let body = try? assembler.assembled() else {
-            return .done(.failed(.badGateway("Upstream '\(backend)' sent a stream that could not be assembled."), backend: backend))
-        }
-        let entry = makeEntry(request: request, body: body, events: events, usageEventIndex: usageIndex)
-        return .done(.success(entry, stored: false, backend: backend))
     }
 
     private func makeEntry(

@@ -20,6 +20,8 @@ struct InferenceRequest: Sendable {
     var rawKey: CacheKey?
     var affinityHash: UInt64?
     var ttlSeconds: Double
+    /// The client connection's loop: the upstream exchange runs there too.
+    var eventLoop: (any EventLoop)?
 
     var route: RoutePolicy { match.route }
 

@@ -252,7 +252,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         }
 
-        let request: InferenceRequest
+        var request: InferenceRequest
         do {
             request = try shared.pipeline.prepare(
                 kind: kind,
@@ -282,7 +282,8 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return serveHit(entry, stream: request.wantsStream, includeUsage: request.includeUsage, now: now)
             }
         }
-        startAsync(context: context) { pipeline, sink in await pipeline.serveMiss(request, sink: sink) }
+        request.eventLoop = context.eventLoop
+        startAsync(context: context) { [request] pipeline, sink in await pipeline.serveMiss(request, sink: sink) }
     }
 
     private static func fresh(_ entry: CachedResponse, _ directives: CacheDirectives, _ now: Double) -> Bool {

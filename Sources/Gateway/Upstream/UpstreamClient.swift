@@ -17,6 +17,8 @@ final class UpstreamClient: Sendable {
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.decompression = .disabled
         configuration.redirectConfiguration = .disallow
+        // No tracer is bootstrapped; skip the per-request span bookkeeping entirely.
+        configuration.tracing.tracer = nil
         client = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: configuration)
     }
 
@@ -24,22 +26,39 @@ final class UpstreamClient: Sendable {
         try? await client.shutdown()
     }
 
-    /// Sends one request. The response body is left for the caller to stream.
-    func send(
+    /// Sends one request whose response is taken in by `delegate` on `eventLoop` (the
+    /// client's loop, so that the upstream connection lives there too).
+    func exchange(
         url: String,
         body: ByteBuffer,
         apiKey: String?,
         streaming: Bool,
-        deadline: NIODeadline
-    ) async throws(UpstreamFailure) -> HTTPClientResponse {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "content-type", value: "application/json")
-        request.headers.add(name: "accept", value: streaming ? "text/event-stream" : "application/json")
-        if let apiKey, !apiKey.isEmpty { request.headers.add(name: "authorization", value: "Bearer \(apiKey)") }
-        request.body = .bytes(body)
+        deadline: NIODeadline,
+        eventLoop: any EventLoop,
+        delegate: UpstreamExchange
+    ) async throws(UpstreamFailure) -> ExchangeResult {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "accept", value: streaming ? "text/event-stream" : "application/json")
+        if let apiKey, !apiKey.isEmpty { headers.add(name: "authorization", value: "Bearer \(apiKey)") }
+        let request: HTTPClient.Request
         do {
-            return try await client.execute(request, deadline: deadline)
+            request = try HTTPClient.Request(url: url, method: .POST, headers: headers, body: .byteBuffer(body))
+        } catch {
+            throw UpstreamFailure(kind: .connect, detail: "invalid upstream URL \(url): \(error)")
+        }
+        let task = client.execute(
+            request: request,
+            delegate: delegate,
+            eventLoop: .delegateAndChannel(on: eventLoop),
+            deadline: deadline
+        )
+        do {
+            return try await withTaskCancellationHandler {
+                try await task.futureResult.get()
+            } onCancel: {
+                task.cancel()
+            }
         } catch {
             throw UpstreamFailure(classifying: error)
         }
