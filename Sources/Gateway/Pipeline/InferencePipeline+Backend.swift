@@ -203,17 +203,30 @@ extension InferencePipeline {
     /// on streams so that every stored stream carries its token counts.
     private func upstreamBody(for request: InferenceRequest, backend: BackendPolicy, streaming: Bool) -> ByteBuffer {
         var object = request.body
-        object["model"] = .string(backend.upstreamModel ?? request.match.model)
+        var changed = false
+        let model = backend.upstreamModel ?? request.match.model
+        if model != request.match.requestedModel {
+            object["model"] = .string(model)
+            changed = true
+        }
         if request.kind.canStream {
-            object["stream"] = .bool(streaming)
+            if streaming != request.wantsStream {
+                object["stream"] = .bool(streaming)
+                changed = true
+            }
             if streaming {
                 var options = object["stream_options"]?.objectValue ?? JSONObject()
-                options["include_usage"] = .bool(true)
-                object["stream_options"] = .object(options)
-            } else {
+                if options["include_usage"] != .bool(true) {
+                    options["include_usage"] = .bool(true)
+                    object["stream_options"] = .object(options)
+                    changed = true
+                }
+            } else if object["stream_options"] != nil {
                 object.removeValue(forKey: "stream_options")
+                changed = true
             }
         }
+        guard changed else { return request.rawBody }
         let bytes = JSONWriter.bytes(.object(object))
         var buffer = ByteBuffer()
         buffer.writeBytes(bytes)

@@ -70,6 +70,7 @@ extension InferencePipeline {
             kind: kind,
             upstreamPath: kind.upstreamPath,
             body: object,
+            rawBody: body,
             match: match,
             tenant: tenant,
             wantsStream: wantsStream,

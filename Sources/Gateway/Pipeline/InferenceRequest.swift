@@ -9,6 +9,8 @@ struct InferenceRequest: Sendable {
     /// Path below the backend's `/v1` base, e.g. `/chat/completions`.
     var upstreamPath: String
     var body: JSONObject
+    /// The body as the client sent it, forwarded as is when nothing in it must change.
+    var rawBody: ByteBuffer
     var match: RouteMatch
     var tenant: String
     var wantsStream: Bool

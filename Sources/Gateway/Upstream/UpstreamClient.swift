@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -8,6 +9,9 @@ import Router
 /// classifies what went wrong in the terms routing policies speak.
 final class UpstreamClient: Sendable {
     let client: HTTPClient
+    /// Parsed request templates by URL: parsing a URL costs more than the rest of building
+    /// a request, and a gateway calls the same few URLs over and over.
+    private let templates = NIOLockedValueBox([String: HTTPClient.Request]())
 
     init(eventLoopGroup: any EventLoopGroup, connectTimeoutSeconds: Double = 5) {
         var configuration = HTTPClient.Configuration()
@@ -41,12 +45,22 @@ final class UpstreamClient: Sendable {
         headers.add(name: "content-type", value: "application/json")
         headers.add(name: "accept", value: streaming ? "text/event-stream" : "application/json")
         if let apiKey, !apiKey.isEmpty { headers.add(name: "authorization", value: "Bearer \(apiKey)") }
-        let request: HTTPClient.Request
-        do {
-            request = try HTTPClient.Request(url: url, method: .POST, headers: headers, body: .byteBuffer(body))
-        } catch {
-            throw UpstreamFailure(kind: .connect, detail: "invalid upstream URL \(url): \(error)")
+        var request: HTTPClient.Request
+        if let template = templates.withLockedValue({ $0[url] }) {
+            request = template
+        } else {
+            do {
+                request = try HTTPClient.Request(url: url, method: .POST)
+            } catch {
+                throw UpstreamFailure(kind: .connect, detail: "invalid upstream URL \(url): \(error)")
+            }
+            templates.withLockedValue { templates in
+                if templates.count >= 1024 { templates.removeAll() }
+                templates[url] = request
+            }
         }
+        request.headers = headers
+        request.body = .byteBuffer(body)
         let task = client.execute(
             request: request,
             delegate: delegate,
