@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Both tiers' numbers, for `GET /admin/cache/stats`.
 public struct ResponseCacheStats: Sendable, Equatable {
     public var memory: MemoryTierStats
@@ -25,12 +27,31 @@ public final class ResponseCache: Sendable {
     public let memory: MemoryTier
     public let disk: DiskTier?
     public let aliases: RawKeyAliases?
+    /// Hashes of the keys the disk tier may hold, so that a miss on a new prompt skips the
+    /// trip to a thread pool and SQLite. It may say yes wrongly (an entry evicted since; the
+    /// lookup then finds nothing), never no wrongly: every disk write adds first.
+    private let diskIndex = Mutex(Set<UInt64>())
 
     /// - Parameter aliases: when given, purges also drop aliases that point at purged keys.
+    /// Blocking when there is a disk tier: it reads the stored keys.
     public init(memory: MemoryTier, disk: DiskTier?, aliases: RawKeyAliases? = nil) {
         self.memory = memory
         self.disk = disk
         self.aliases = aliases
+        refreshDiskIndex()
+    }
+
+    /// Whether the disk tier may hold `key`. Non-blocking.
+    public func mightBeOnDisk(_ key: CacheKey) -> Bool {
+        guard disk != nil else { return false }
+        return diskIndex.withLock { $0.contains(key.shardHash) }
+    }
+
+    /// Rebuilds the index from the disk tier (drops keys evicted or expired there).
+    private func refreshDiskIndex() {
+        guard let disk, let keys = try? disk.keys() else { return }
+        let hashes = Set(keys.map(\.shardHash))
+        diskIndex.withLock { $0 = hashes }
     }
 
     /// The memory tier's live entry. Non-blocking: safe on an event loop.
@@ -48,6 +69,7 @@ public final class ResponseCache: Sendable {
     /// Stores in memory, then on disk. Blocking when there is a disk tier.
     public func store(_ entry: CachedResponse, now: Double) throws {
         memory.put(entry, now: now)
+        if disk != nil { diskIndex.withLock { _ = $0.insert(entry.key.shardHash) } }
         try disk?.put(entry, now: now)
     }
 
@@ -59,7 +81,9 @@ public final class ResponseCache: Sendable {
 
     /// Blocking; a no-op without a disk tier.
     public func storeOnDisk(_ entry: CachedResponse, now: Double) throws {
-        try disk?.put(entry, now: now)
+        guard let disk else { return }
+        diskIndex.withLock { _ = $0.insert(entry.key.shardHash) }
+        try disk.put(entry, now: now)
     }
 
     /// Removes what `selector` matches from both tiers and drops aliases to the removed keys;
@@ -112,7 +136,9 @@ public final class ResponseCache: Sendable {
     /// twice). Blocking when there is a disk tier.
     @discardableResult
     public func removeExpired(now: Double) throws -> Int {
-        memory.removeExpired(now: now) + (try disk?.removeExpired(now: now) ?? 0)
+        let removed = memory.removeExpired(now: now) + (try disk?.removeExpired(now: now) ?? 0)
+        refreshDiskIndex()
+        return removed
     }
 
     /// Blocking when there is a disk tier.

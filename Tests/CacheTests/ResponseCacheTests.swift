@@ -139,3 +139,35 @@ private final class Fixture {
         #expect(try cache.stats().disk == nil)
     }
 }
+
+@Suite struct ResponseCacheDiskIndexTests {
+    private func entry(_ n: UInt64, now: Double) -> CachedResponse {
+        CachedResponse(
+            metadata: EntryMetadata(
+                key: CacheKey(words: (n, n &* 31, 7, 9)), tenant: "t", route: "r", endpoint: "chat", model: "m",
+                createdAt: now, expiresAt: now + 60
+            ),
+            body: Array("{}".utf8)
+        )
+    }
+
+    @Test func diskIndexKnowsWhatIsOnDiskAcrossReopen() throws {
+        let path = "/tmp/tollgate-index-\(UInt64.random(in: 0...UInt64.max)).sqlite"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let now = 1_000_000.0
+        do {
+            let cache = ResponseCache(memory: MemoryTier(capacityBytes: 1 << 20), disk: try DiskTier(path: path, maxBytes: 1 << 20))
+            #expect(!cache.mightBeOnDisk(entry(1, now: now).key))
+            try cache.storeOnDisk(entry(1, now: now), now: now)
+            #expect(cache.mightBeOnDisk(entry(1, now: now).key))
+            #expect(!cache.mightBeOnDisk(entry(2, now: now).key))
+        }
+        // A new process reads the index back from the file.
+        let reopened = ResponseCache(memory: MemoryTier(capacityBytes: 1 << 20), disk: try DiskTier(path: path, maxBytes: 1 << 20))
+        #expect(reopened.mightBeOnDisk(entry(1, now: now).key))
+        #expect(try reopened.getFromDisk(entry(1, now: now).key, now: now) != nil)
+        // Without a disk tier nothing is ever on disk.
+        let memoryOnly = ResponseCache(memory: MemoryTier(capacityBytes: 1 << 20), disk: nil)
+        #expect(!memoryOnly.mightBeOnDisk(entry(1, now: now).key))
+    }
+}

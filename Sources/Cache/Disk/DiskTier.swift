@@ -124,6 +124,19 @@ public final class DiskTier: Sendable {
         }
     }
 
+    /// Every stored key, live or not (for the resident-key index of `ResponseCache`).
+    public func keys() throws -> [CacheKey] {
+        try state.withLock { state in
+            try state.database.withStatement("SELECT key FROM entries") { row in
+                var keys: [CacheKey] = []
+                while try row.step() {
+                    if let key = CacheKey(bytes: row.blob(0)) { keys.append(key) }
+                }
+                return keys
+            }
+        }
+    }
+
     public func stats() throws -> DiskTierStats {
         try state.withLock { state in
             try state.database.withStatement("SELECT count(*), total(size) FROM entries") { row in

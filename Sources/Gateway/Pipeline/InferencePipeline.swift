@@ -50,7 +50,7 @@ final class InferencePipeline: Sendable {
     func serveMiss(_ request: InferenceRequest, sink: some ResponseSink) async {
         var outcome = ResponseOutcome(route: request.route.name, model: request.match.model, tenant: request.tenant)
 
-        if let key = request.cacheKey, let cache, request.directives.allowsLookup {
+        if let key = request.cacheKey, let cache, request.directives.allowsLookup, cache.mightBeOnDisk(key) {
             let now = Clock.wallNow()
             let entry = try? await threadPool.runIfActive { try cache.getFromDisk(key, now: now) }
             if let entry, request.directives.maxAge.map({ entry.metadata.age(now: now) <= $0 }) ?? true {
