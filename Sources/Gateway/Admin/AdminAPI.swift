@@ -112,6 +112,8 @@ final class AdminAPI: Sendable {
 
     private func purge(selector: PurgeSelector) async -> Response {
         guard let cache = pipeline.cache else { return .json(["purged": 0]) }
+        // A disk write queued before this purge must not bring a purged entry back.
+        await pipeline.diskWrites.waitForWritesInFlight()
         do {
             let now = Clock.wallNow()
             let count = try await pipeline.threadPool.runIfActive { try cache.purge(selector, now: now) }

@@ -18,7 +18,7 @@ extension InferencePipeline {
                 stored = true
                 metrics.cacheStores.increment()
                 let pool = threadPool
-                Task {
+                diskWrites.run {
                     do {
                         try await pool.runIfActive { try cache.storeOnDisk(entry, now: now) }
                     } catch {

@@ -11,6 +11,7 @@ final class InferencePipeline: Sendable {
     let cache: ResponseCache?
     let aliases: RawKeyAliases
     let flights = FlightTable()
+    let diskWrites = DiskWriteTracker()
     let policies: PolicyStore
     let upstream: UpstreamClient
     let breakers: CircuitBreakerRegistry

@@ -326,19 +326,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         } else {
             bytes = response.finish(body: entry.body)
         }
-        finishRequest(status: Int(status.code), bytes: bodyBytes, outcome: current.outcome)
-        guard let rawContext else { return }
-        let keepAlive = state.keepAlive && !shared.isDraining
-        state.finish()
-        if keepAlive {
-            rawContext.writeAndFlush(NIOAny(bytes), promise: nil)
-            arm(.idle, after: shared.idleTimeout, context: context)
-            resumeAfterResponse(context: context)
-        } else {
-            state.phase = .closed
-            let channel = context.channel
-            rawContext.writeAndFlush(NIOAny(bytes)).whenComplete { _ in channel.close(promise: nil) }
-        }
+        writeComplete(bytes, status: status, bodyBytes: bodyBytes, outcome: current.outcome)
     }
 
     private func startAsync(
@@ -362,15 +350,33 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func writeResponse(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer, outcome: ResponseOutcome) {
         guard let context, state.phase == .responding else { return }
-        var headers = headers
-        headers.add(name: "x-request-id", value: current.requestID)
-        if !state.keepAlive { headers.add(name: "connection", value: "close") }
-        let bytes = body.readableBytes
-        let version = state.head?.version ?? .http1_1
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
-        if state.head?.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        finishRequest(status: Int(status.code), bytes: bytes, outcome: outcome)
-        endResponse(context: context)
+        var body = body
+        let bodyBytes = body.readableBytes
+        var response = RawResponse(allocator: context.channel.allocator, status: status, bodyBytes: bodyBytes)
+        response.headers(headers)
+        response.header("x-request-id", current.requestID)
+        if !state.keepAlive { response.header("connection", "close") }
+        if state.head?.method == .HEAD { body.clear() }
+        writeComplete(response.finish(body: &body), status: status, bodyBytes: bodyBytes, outcome: outcome)
+    }
+
+    /// Writes a whole response (head and body in one buffer, past the encoder) and moves the
+    /// connection on: the next pipelined request, or close.
+    private func writeComplete(_ bytes: ByteBuffer, status: HTTPResponseStatus, bodyBytes: Int, outcome: ResponseOutcome) {
+        guard let context, let rawContext else { return }
+        missTask = nil
+        finishRequest(status: Int(status.code), bytes: bodyBytes, outcome: outcome)
+        let keepAlive = state.keepAlive && !shared.isDraining
+        state.finish()
+        if keepAlive, state.phase == .idle {
+            rawContext.writeAndFlush(NIOAny(bytes), promise: nil)
+            arm(.idle, after: shared.idleTimeout, context: context)
+            resumeAfterResponse(context: context)
+        } else {
+            state.phase = .closed
+            let channel = context.channel
+            rawContext.writeAndFlush(NIOAny(bytes)).whenComplete { _ in channel.close(promise: nil) }
+        }
     }
 
     func writeStreamHead(status: HTTPResponseStatus, headers: HTTPHeaders) {

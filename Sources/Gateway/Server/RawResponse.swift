@@ -29,6 +29,15 @@ struct RawResponse {
         buffer.writeStaticString("\r\n")
     }
 
+    mutating func headers(_ headers: HTTPHeaders) {
+        for (name, value) in headers {
+            buffer.writeString(name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(value)
+            buffer.writeStaticString("\r\n")
+        }
+    }
+
     /// `Cache-Status` of a hit, written piecewise to spare an interpolated string.
     mutating func cacheStatusHit(ttl: Int, keyHex: String) {
         buffer.writeStaticString("cache-status: tollgate; hit; ttl=")

@@ -114,6 +114,7 @@ public final class GatewayService: Service, Sendable {
             tasks.cancelAll()
         }
         await upstream.shutdown()
+        await pipeline.diskWrites.waitForWritesInFlight()
         accessLog.shutdown()
         try? await threadPool.shutdownGracefully()
         if ownsGroup { try? await group.shutdownGracefully() }
