@@ -5,32 +5,33 @@ import NIOHTTP1
 import Router
 
 extension InferencePipeline {
-    /// Runs the backend call for a flight: attempts in plan order, retries with jittered
-    /// backoff, fallbacks on the statuses the route names, then stores a good answer.
+    /// Runs the backend call for a flight and publishes its result to every subscriber.
     func run(_ flight: Flight, request: InferenceRequest, registered: Bool) async {
-        let result = await callBackends(flight, request: request)
-        if case .success(let entry, _, let backend) = result, request.storable, let cache {
-            var stored = false
-            if entry.byteCount <= maxEntryBytes {
-                let now = Clock.wallNow()
-                // Memory may refuse (admission); the disk tier still keeps it.
-                _ = cache.storeInMemory(entry, now: now)
-                stored = true
-                metrics.cacheStores.increment()
-                let pool = threadPool
-                diskWrites.run {
-                    do {
-                        try await pool.runIfActive { try cache.storeOnDisk(entry, now: now) }
-                    } catch {
-                        self.logger.warning("disk tier write failed", metadata: ["tollgate.error": "\(error)"])
-                    }
-                }
-            }
-            flight.publish(.finished(.success(entry, stored: stored, backend: backend)))
-        } else {
-            flight.publish(.finished(result))
-        }
+        let result = await call(request: request, streaming: flight.streaming, relayTo: flight)
+        flight.publish(.finished(result))
         if registered { flights.remove(flight) }
+    }
+
+    /// The backend call itself: attempts in plan order, retries with jittered backoff,
+    /// fallbacks on the statuses the route names, then a good answer is stored. A stream is
+    /// relayed to `flight` event by event while it arrives.
+    func call(request: InferenceRequest, streaming: Bool, relayTo flight: Flight?) async -> FlightResult {
+        let result = await callBackends(flight, streaming: streaming, request: request)
+        guard case .success(let entry, _, let backend) = result, request.storable, let cache else { return result }
+        guard entry.byteCount <= maxEntryBytes else { return result }
+        let now = Clock.wallNow()
+        // Memory may refuse (admission); the disk tier still keeps it.
+        _ = cache.storeInMemory(entry, now: now)
+        metrics.cacheStores.increment()
+        let pool = threadPool
+        diskWrites.run {
+            do {
+                try await pool.runIfActive { try cache.storeOnDisk(entry, now: now) }
+            } catch {
+                self.logger.warning("disk tier write failed", metadata: ["tollgate.error": "\(error)"])
+            }
+        }
+        return .success(entry, stored: true, backend: backend)
     }
 
     private enum AttemptOutcome {
@@ -40,7 +41,7 @@ extension InferencePipeline {
         case failed(BackendFailure, FlightResult)
     }
 
-    private func callBackends(_ flight: Flight, request: InferenceRequest) async -> FlightResult {
+    private func callBackends(_ flight: Flight?, streaming: Bool, request: InferenceRequest) async -> FlightResult {
         let route = request.route
         let table = policies.table
         var rng = SystemRandomNumberGenerator()
@@ -74,7 +75,13 @@ extension InferencePipeline {
                 if Task.isCancelled {
                     return .failed(.unavailable("The request was cancelled.", code: "cancelled"), backend: backend.name)
                 }
-                switch await attemptOnce(attempt, flight: flight, request: request, routeDeadline: routeDeadline) {
+                switch await attemptOnce(
+                    attempt,
+                    flight: flight,
+                    streaming: streaming,
+                    request: request,
+                    routeDeadline: routeDeadline
+                ) {
                 case .done(let result):
                     var success = false
                     if case .success = result { success = true }
@@ -104,13 +111,14 @@ extension InferencePipeline {
 
     private func attemptOnce(
         _ attempt: PlannedAttempt,
-        flight: Flight,
+        flight: Flight?,
+        streaming wantsStream: Bool,
         request: InferenceRequest,
         routeDeadline: NIODeadline
     ) async -> AttemptOutcome {
         let backend = attempt.backend
         let deadline = min(routeDeadline, NIODeadline.now() + .milliseconds(Int64(backend.timeoutSeconds * 1000)))
-        let streaming = flight.streaming && request.kind.canStream
+        let streaming = wantsStream && request.kind.canStream
         let body = upstreamBody(for: request, backend: backend, streaming: streaming)
         let url = attempt.replica.hasSuffix("/")
             ? String(attempt.replica.dropLast()) + request.upstreamPath : attempt.replica + request.upstreamPath

@@ -84,14 +84,16 @@ final class InferencePipeline: Sendable {
                 Task { await self.run(flight, request: request, registered: true) }
             }
         } else {
-            flight = Flight(key: request.cacheKey ?? Self.uniqueKey(), streaming: request.wantsStream)
             if !request.wantsStream {
                 // One client and nothing streamed: call the backend in this task (cancelled
-                // with it) and skip a task hop; the flight then replays the result.
-                await run(flight, request: request, registered: false)
-            } else {
-                flight.attach(Task { await self.run(flight, request: request, registered: false) })
+                // with it) and answer directly, with no flight to subscribe to.
+                let result = await call(request: request, streaming: false, relayTo: nil)
+                var delivery = Delivery(request: request, fwd: fwd, collapsed: false, outcome: outcome)
+                delivery.finish(result, pipeline: self, sink: sink)
+                return
             }
+            flight = Flight(key: request.cacheKey ?? Self.uniqueKey(), streaming: request.wantsStream)
+            flight.attach(Task { await self.run(flight, request: request, registered: false) })
         }
         if collapsed {
             metrics.cacheCollapsed.increment()
@@ -109,74 +111,9 @@ final class InferencePipeline: Sendable {
         sink: some ResponseSink,
         outcome: ResponseOutcome
     ) async {
-        var outcome = outcome
-        var streaming = false
-        let started = Clock.monotonicNow()
-        func missHeaders(stored: Bool) -> [(String, String)] {
-            var headers = [
-                ("cache-status", CacheStatus.forward(fwd, stored: stored, collapsed: collapsed, key: request.cacheKey))
-            ]
-            if let key = request.cacheKey { headers.append(("x-tollgate-cache-key", key.hex)) }
-            headers.append(("x-tollgate-route", request.route.name))
-            return headers
-        }
-
+        var delivery = Delivery(request: request, fwd: fwd, collapsed: collapsed, outcome: outcome)
         for await event in flight.subscribe() {
-            switch event {
-            case .streamStarted(let backend):
-                outcome.backend = backend
-                guard request.wantsStream else { continue }
-                streaming = true
-                var extra = missHeaders(stored: false)
-                extra.append(("x-tollgate-backend", backend))
-                sink.startStream(
-                    status: .ok,
-                    headers: ResponseRenderer.headers(contentType: "text/event-stream", length: nil, extra: extra)
-                )
-            case .event(let payload, let isUsage):
-                guard streaming, !isUsage || request.includeUsage else { continue }
-                sink.streamChunk(ResponseRenderer.event(payload, allocator: sink.allocator))
-            case .finished(let result):
-                outcome.upstreamSeconds = Clock.monotonicNow() - started
-                switch result {
-                case .success(let entry, let stored, let backend):
-                    outcome.backend = backend
-                    if stored { recordAlias(request) }
-                    if streaming {
-                        var done = sink.allocator.buffer(capacity: ResponseRenderer.sseDone.count)
-                        done.writeBytes(ResponseRenderer.sseDone)
-                        sink.streamChunk(done)
-                        sink.endStream(outcome: outcome)
-                    } else {
-                        var extra = missHeaders(stored: stored)
-                        extra.append(("x-tollgate-backend", backend))
-                        sendStored(entry, request: request, extraHeaders: extra, sink: sink, outcome: outcome)
-                    }
-                case .upstreamError(let status, let body, let backend):
-                    outcome.backend = backend
-                    let (buffer, _) = Self.errorBody(status: status, body: body, allocator: sink.allocator)
-                    let headers = ResponseRenderer.headers(
-                        contentType: "application/json",
-                        length: buffer.readableBytes,
-                        extra: missHeaders(stored: false) + [("x-tollgate-backend", backend)]
-                    )
-                    if streaming {
-                        sink.streamChunk(ResponseRenderer.event(Array(buffer: buffer), allocator: sink.allocator))
-                        sink.abortStream(outcome: outcome)
-                    } else {
-                        sink.respond(status: HTTPResponseStatus(statusCode: status), headers: headers, body: buffer, outcome: outcome)
-                    }
-                case .failed(let error, let backend):
-                    outcome.backend = backend
-                    if streaming {
-                        sink.streamChunk(ResponseRenderer.event(error.body, allocator: sink.allocator))
-                        sink.abortStream(outcome: outcome)
-                    } else {
-                        sink.respond(error: error, headers: missHeaders(stored: false), outcome: outcome)
-                    }
-                }
-                return
-            }
+            if delivery.handle(event, pipeline: self, sink: sink) { return }
         }
         // The stream ended without a result: this client went away (its task was cancelled).
     }
@@ -207,7 +144,7 @@ final class InferencePipeline: Sendable {
         sink.respond(status: HTTPResponseStatus(statusCode: entry.status), headers: headers, body: body, outcome: outcome)
     }
 
-    private func recordAlias(_ request: InferenceRequest) {
+    func recordAlias(_ request: InferenceRequest) {
         guard let raw = request.rawKey, let key = request.cacheKey else { return }
         aliases.record(raw, RawAlias(canonical: key, wantsStream: request.wantsStream, includeUsage: request.includeUsage))
     }
