@@ -75,13 +75,6 @@ public final class GatewayMetrics: Sendable {
         memo.histogram?.recordNanoseconds(Int64(seconds * 1e9))
     }
 
-    /// Counts one finished request and its latency.
-    public func recordRequest(route: String, status: Int, cache: String, seconds: Double) {
-        let labels = RequestLabels(route: route, status: status, cache: cache)
-        counter(for: labels).increment()
-        histogram(route: route, cache: cache).recordNanoseconds(Int64(seconds * 1e9))
-    }
-
     private func counter(for labels: RequestLabels) -> Counter {
         let (route, status, cache) = (labels.route, labels.status, labels.cache)
         return requestCounters.withLockedValue { counters in

@@ -18,9 +18,4 @@ enum CacheStatus {
         if let detail { value += "; detail=\(detail)" }
         return value
     }
-
-    /// A short label for metrics and the access log.
-    static func label(hit: Bool, fwd: String?) -> String {
-        hit ? "hit" : (fwd ?? "none")
-    }
 }

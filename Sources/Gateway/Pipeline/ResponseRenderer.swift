@@ -20,9 +20,6 @@ enum ResponseRenderer {
         return buffer
     }
 
-    /// Whether `entry` can be replayed as SSE.
-    static func canStream(_ entry: CachedResponse) -> Bool { entry.events != nil }
-
     /// The body for `entry` in the client's mode, and its content type.
     static func body(
         for entry: CachedResponse,
