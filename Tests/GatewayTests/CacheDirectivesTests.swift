@@ -1,3 +1,4 @@
+import Cache
 import Testing
 
 @testable import Gateway
@@ -21,5 +22,19 @@ import Testing
         let directives = CacheDirectives(header: "max-age=soon, ,,")
         #expect(directives == CacheDirectives())
         #expect(directives.allowsLookup)
+    }
+
+    @Test func maxAgeAcceptsOnlyYoungEnoughEntries() {
+        let entry = CachedResponse(
+            metadata: EntryMetadata(
+                key: CacheKey(words: (1, 2, 3, 4)), tenant: "t", route: "r", endpoint: "chat", model: "m",
+                createdAt: 100, expiresAt: 1000
+            ),
+            body: []
+        )
+        let directives = CacheDirectives(header: "max-age=30")
+        #expect(directives.accepts(entry, now: 130))
+        #expect(!directives.accepts(entry, now: 131))
+        #expect(CacheDirectives().accepts(entry, now: 999))
     }
 }

@@ -1,3 +1,5 @@
+import Cache
+
 /// The request's `Cache-Control` directives that Tollgate honours.
 struct CacheDirectives: Sendable, Equatable {
     /// Skip the lookup and refresh the entry from the backend.
@@ -34,6 +36,12 @@ struct CacheDirectives: Sendable, Equatable {
                 if let seconds = Double(String(decoding: value, as: UTF8.self)), seconds >= 0 { maxAge = seconds }
             }
         }
+    }
+
+    /// Whether `entry` is fresh enough for this request (`max-age`).
+    func accepts(_ entry: CachedResponse, now: Double) -> Bool {
+        guard let maxAge else { return true }
+        return entry.metadata.age(now: now) <= maxAge
     }
 
     /// Whether a stored response may answer at all.

@@ -54,12 +54,18 @@ final class InferencePipeline: Sendable {
         if let key = request.cacheKey, let cache, request.directives.allowsLookup, cache.mightBeOnDisk(key) {
             let now = Clock.wallNow()
             let entry = try? await threadPool.runIfActive { try cache.getFromDisk(key, now: now) }
-            if let entry, request.directives.maxAge.map({ entry.metadata.age(now: now) <= $0 }) ?? true {
+            if let entry, request.directives.accepts(entry, now: now) {
                 metrics.cacheHits.increment()
                 outcome.cache = "hit"
                 recordAlias(request)
-                sendStored(entry, request: request, cacheStatus: CacheStatus.hit(ttl: entry.metadata.ttl(now: now), keyHex: entry.keyHex, detail: "disk"),
-                           age: entry.metadata.age(now: now), sink: sink, outcome: outcome)
+                sendStored(
+                    entry,
+                    request: request,
+                    cacheStatus: CacheStatus.hit(ttl: entry.metadata.ttl(now: now), keyHex: entry.keyHex, detail: "disk"),
+                    age: entry.metadata.age(now: now),
+                    sink: sink,
+                    outcome: outcome
+                )
                 return
             }
         }
@@ -69,7 +75,7 @@ final class InferencePipeline: Sendable {
             fwd = "request"
         } else if request.cacheKey == nil {
             fwd = "bypass"
-        } else if request.directives.noCache || request.directives.maxAge != nil {
+        } else if request.directives.noCache {
             fwd = "request"
         } else {
             fwd = "miss"

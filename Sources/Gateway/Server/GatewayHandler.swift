@@ -244,7 +244,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
             rawKey = key
             if directives.allowsLookup, let alias = shared.aliases.lookup(key) {
                 let now = Clock.wallNow()
-                if let entry = cache.getFromMemory(alias.canonical, now: now), Self.fresh(entry, directives, now) {
+                if let entry = cache.getFromMemory(alias.canonical, now: now), directives.accepts(entry, now: now) {
                     current.outcome.route = entry.metadata.route
                     current.outcome.model = entry.metadata.model
                     return serveHit(entry, stream: alias.wantsStream, includeUsage: alias.includeUsage, now: now)
@@ -272,7 +272,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
         if let key = request.cacheKey, let cache = shared.cache, directives.allowsLookup {
             let now = Clock.wallNow()
-            if let entry = cache.getFromMemory(key, now: now), Self.fresh(entry, directives, now) {
+            if let entry = cache.getFromMemory(key, now: now), directives.accepts(entry, now: now) {
                 if let raw = request.rawKey {
                     shared.aliases.record(
                         raw,
@@ -284,11 +284,6 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         request.eventLoop = context.eventLoop
         startAsync(context: context) { [request] pipeline, sink in await pipeline.serveMiss(request, sink: sink) }
-    }
-
-    private static func fresh(_ entry: CachedResponse, _ directives: CacheDirectives, _ now: Double) -> Bool {
-        guard let maxAge = directives.maxAge else { return true }
-        return entry.metadata.age(now: now) <= maxAge
     }
 
     private func serveHit(_ entry: CachedResponse, stream: Bool, includeUsage: Bool, now: Double) {
