@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Cache", targets: ["Cache"]),
         .library(name: "Router", targets: ["Router"]),
         .library(name: "LocalModels", targets: ["LocalModels"]),
+        .library(name: "TollgateJSON", targets: ["TollgateJSON"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -27,12 +28,16 @@ let package = Package(
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", providers: [.apt(["libssl-dev"])]),
 
         // Pure libraries: no sockets, no hidden I/O.
-        .target(name: "Cache", dependencies: ["CSQLite", "CCrypto"]),
+        .target(name: "TollgateJSON"),
+        .target(name: "Cache", dependencies: ["TollgateJSON", "CSQLite", "CCrypto"]),
         .target(
             name: "Router",
             dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]
         ),
-        .target(name: "LocalModels"),
+        .target(
+            name: "LocalModels", dependencies: ["TollgateJSON"],
+            exclude: ["Forest/ONNX", "Forest/XGBoost", "Forest/LightGBM", "Forest/ForestLoader.swift"]  // LOADERS-WIP
+        ),
 
         // I/O: HTTP server, upstream client, admin API, configuration.
         .target(
@@ -57,15 +62,23 @@ let package = Package(
         .executableTarget(
             name: "TollgateCLI",
             dependencies: [
-                "Gateway",
+                "Gateway", "LocalModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            exclude: ["Bench"]  // BENCH-WIP
         ),
 
+        .testTarget(name: "TollgateJSONTests", dependencies: ["TollgateJSON"]),
         .testTarget(name: "CacheTests", dependencies: ["Cache"]),
         .testTarget(name: "RouterTests", dependencies: ["Router"]),
+        .testTarget(
+            name: "LocalModelsTests",
+            dependencies: ["LocalModels"],
+            exclude: ["ONNXLoaderTests.swift", "XGBoostLoaderTests.swift", "LightGBMLoaderTests.swift"],  // LOADERS-WIP
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "GatewayTests",
             dependencies: [

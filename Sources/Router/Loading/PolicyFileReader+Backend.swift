@@ -4,6 +4,11 @@ extension PolicyFileReader {
         "timeout_seconds", "connect_timeout_seconds", "circuit_breaker",
     ]
 
+    static let forestKeys = [
+        "type", "file", "format", "feature_names", "class_labels", "version", "price_per_1k_rows",
+        "batch_wait_us", "max_batch_rows",
+    ]
+
     /// Default prompt prefix hashed by `affinity = "prefix"`: long enough to cover a
     /// typical system prompt, short enough to hash in well under a microsecond.
     static let defaultAffinityPrefixChars = 512
@@ -11,9 +16,15 @@ extension PolicyFileReader {
     /// `[backends.<name>]`. Always returns a backend (with defaults where values were
     /// wrong), so that routes naming it are not also reported as unknown.
     func readBackend(_ name: String, _ table: TableReader) -> BackendPolicy {
-        table.checkKeys(Self.backendKeys)
         let line = diagnostics.locator.line(for: table.path)
         var backend = BackendPolicy(name: name, replicas: [], file: diagnostics.file, line: line)
+        if table.string("type") == BackendPolicy.BackendType.forest.rawValue {
+            table.checkKeys(Self.forestKeys)
+            backend.type = .forest
+            backend.forest = readForest(table)
+            return backend
+        }
+        table.checkKeys(Self.backendKeys)
         if let type = table.string("type") {
             if let known = BackendPolicy.BackendType(rawValue: type) {
                 backend.type = known
@@ -113,5 +124,51 @@ extension PolicyFileReader {
         case nil:
             break  // Not a string; already reported.
         }
+    }
+
+    /// `type = "forest"`: a model file served in-process.
+    private func readForest(_ table: TableReader) -> ForestModelSpec {
+        var spec = ForestModelSpec(path: "")
+        if let file = table.string("file") {
+            spec.path = Self.resolve(file, relativeTo: diagnostics.file)
+        } else if !table.has("file") {
+            table.missing("file", "a forest backend needs the path of its model file")
+        }
+        if let format = table.string("format") {
+            let formats = ["onnx", "xgboost", "lightgbm"]
+            if formats.contains(format) {
+                spec.format = format
+            } else {
+                table.invalid("format", "unknown model format '\(format)'; expected one of \(formats.joined(separator: ", "))")
+            }
+        }
+        if let names = table.strings("feature_names") {
+            if names.isEmpty {
+                table.invalid("feature_names", "must list at least one name; leave the key out for unnamed features")
+            } else if Set(names).count != names.count {
+                table.invalid("feature_names", "feature names must be unique")
+            } else {
+                spec.featureNames = names
+            }
+        }
+        if let labels = table.strings("class_labels") {
+            if labels.count < 2 {
+                table.invalid("class_labels", "a classifier has at least two classes")
+            } else {
+                spec.classLabels = labels
+            }
+        }
+        if let version = table.string("version") { spec.version = version }
+        if let price = table.number("price_per_1k_rows", allowZero: true) { spec.pricePer1kRows = price }
+        if let wait = table.integer("batch_wait_us", in: 0...100_000) { spec.batchWaitMicros = wait }
+        if let rows = table.integer("max_batch_rows", in: 1...1_000_000) { spec.maxBatchRows = rows }
+        return spec
+    }
+
+    /// A path as written in a policy file: absolute, or relative to that file's folder.
+    static func resolve(_ path: String, relativeTo file: String) -> String {
+        if path.hasPrefix("/") { return path }
+        guard let slash = file.lastIndex(of: "/") else { return path }
+        return String(file[..<slash]) + "/" + path
     }
 }

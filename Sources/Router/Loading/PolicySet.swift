@@ -58,14 +58,38 @@ struct PolicySet {
             let references =
                 zip(route.policy.backends.map(\.backend), route.primaryPaths).map { ($0, $1, "backends") }
                 + zip(route.policy.fallbacks, route.fallbackPaths).map { ($0, $1, "fallbacks") }
-            for (name, path, key) in references where backendsByName[name] == nil {
-                route.diagnostics.report(
-                    .unknownReference,
-                    at: route.path.appending(key),
-                    line: path,
-                    "unknown backend '\(name)' (\(known))"
-                )
+            for (name, path, key) in references {
+                guard let backend = backendsByName[name] else {
+                    route.diagnostics.report(
+                        .unknownReference,
+                        at: route.path.appending(key),
+                        line: path,
+                        "unknown backend '\(name)' (\(known))"
+                    )
+                    continue
+                }
+                checkKinds(route, backend: backend.policy, path: path, key: key)
             }
+        }
+    }
+
+    /// A forest backend answers only `predict`, and `predict` has only forest backends to go to.
+    private func checkKinds(_ route: PolicyFileReader.Route, backend: BackendPolicy, path: TOMLKeyPath, key: String) {
+        let kinds = route.policy.kinds
+        if backend.type == .forest, kinds != [.predict] {
+            route.diagnostics.report(
+                .invalidValue,
+                at: route.path.appending(key),
+                line: path,
+                "backend '\(backend.name)' is a forest model and serves only predict; set kinds = [\"predict\"] on this route"
+            )
+        } else if backend.type != .forest, kinds == [.predict] {
+            route.diagnostics.report(
+                .invalidValue,
+                at: route.path.appending(key),
+                line: path,
+                "backend '\(backend.name)' is an \(backend.type.rawValue) upstream; predict routes need forest backends"
+            )
         }
     }
 

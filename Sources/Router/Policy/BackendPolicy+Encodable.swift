@@ -1,6 +1,6 @@
 extension BackendPolicy: Encodable {
     enum CodingKeys: String, CodingKey {
-        case name, type, replicas, model, affinity, file, line
+        case name, type, replicas, model, affinity, file, line, forest
         case apiKeyEnv = "api_key_env"
         case apiKeyPresent = "api_key_present"
         case affinityPrefixChars = "affinity_prefix_chars"
@@ -16,6 +16,12 @@ extension BackendPolicy: Encodable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(name, forKey: .name)
         try container.encode(type, forKey: .type)
+        if let forest {
+            try container.encode(forest, forKey: .forest)
+            try container.encode(file, forKey: .file)
+            try container.encodeIfPresent(line, forKey: .line)
+            return
+        }
         try container.encode(replicas, forKey: .replicas)
         try container.encodeIfPresent(apiKeyEnv, forKey: .apiKeyEnv)
         try container.encode(apiKey != nil, forKey: .apiKeyPresent)

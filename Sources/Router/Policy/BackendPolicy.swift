@@ -5,6 +5,8 @@ public struct BackendPolicy: Sendable, Hashable {
     public enum BackendType: String, Sendable, Hashable, Encodable, CaseIterable {
         /// An OpenAI-compatible HTTP API (OpenAI, vLLM, llama.cpp server, Ollama, ...).
         case openai
+        /// A tree-ensemble model file evaluated in-process (`/v1/predict`, `/v2/models`).
+        case forest
     }
 
     /// How a request picks among the backend's replicas.
@@ -18,8 +20,10 @@ public struct BackendPolicy: Sendable, Hashable {
 
     /// The name routes refer to it by.
     public var name: String
-    /// Default ``BackendType/openai``, the only type so far.
+    /// Default ``BackendType/openai``.
     public var type: BackendType
+    /// The model file and its presentation, for ``BackendType/forest`` backends.
+    public var forest: ForestModelSpec?
     /// Base URLs ending in `/v1` (no trailing slash), one per replica. Empty exactly when
     /// ``unconfiguredReason`` is set.
     public var replicas: [String]
@@ -83,5 +87,7 @@ public struct BackendPolicy: Sendable, Hashable {
     }
 
     /// Whether requests can be sent here.
-    public var isConfigured: Bool { unconfiguredReason == nil && !replicas.isEmpty }
+    public var isConfigured: Bool {
+        forest != nil || (unconfiguredReason == nil && !replicas.isEmpty)
+    }
 }

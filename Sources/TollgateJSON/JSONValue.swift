@@ -199,7 +199,7 @@ extension JSONObject: ExpressibleByDictionaryLiteral {
 
 /// Byte equality: Swift's `==` on `String` follows canonical equivalence, JSON does not.
 @inline(__always)
-func sameUTF8(_ a: String, _ b: String) -> Bool {
+public func sameUTF8(_ a: String, _ b: String) -> Bool {
     guard a.utf8.count == b.utf8.count else { return false }
     let fast = a.utf8.withContiguousStorageIfAvailable { x in
         b.utf8.withContiguousStorageIfAvailable { y in

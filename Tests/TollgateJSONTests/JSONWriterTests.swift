@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Cache
+@testable import TollgateJSON
 
 @Suite struct JSONWriterTests {
     private func compact(_ text: String) throws -> String {

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Cache
+@testable import TollgateJSON
 
 @Suite struct JSONParserTests {
     private func parse(_ text: String) throws -> JSONValue {

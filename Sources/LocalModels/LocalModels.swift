@@ -1,1 +1,0 @@
-public enum LocalModelsInfo { public static let engines: [String] = [] }
