@@ -34,10 +34,7 @@ let package = Package(
             name: "Router",
             dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]
         ),
-        .target(
-            name: "LocalModels", dependencies: ["TollgateJSON"],
-            exclude: ["Forest/ONNX", "Forest/XGBoost", "Forest/LightGBM", "Forest/ForestLoader.swift"]  // LOADERS-WIP
-        ),
+        .target(name: "LocalModels", dependencies: ["TollgateJSON"]),
 
         // I/O: HTTP server, upstream client, admin API, configuration.
         .target(
@@ -66,8 +63,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            exclude: ["Bench"]  // BENCH-WIP
+            ]
         ),
 
         .testTarget(name: "TollgateJSONTests", dependencies: ["TollgateJSON"]),
@@ -75,8 +71,7 @@ let package = Package(
         .testTarget(name: "RouterTests", dependencies: ["Router"]),
         .testTarget(
             name: "LocalModelsTests",
-            dependencies: ["LocalModels"],
-            exclude: ["ONNXLoaderTests.swift", "XGBoostLoaderTests.swift", "LightGBMLoaderTests.swift"],  // LOADERS-WIP
+            dependencies: ["LocalModels", "TollgateJSON"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

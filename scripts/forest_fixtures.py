@@ -9,6 +9,11 @@ and records what the reference runtime answers for a fixed set of input rows:
   XGBoost   Booster.predict(DMatrix(X, missing=nan)), nthread=1 (+ output_margin=True as margins)
   LightGBM  Booster.predict(X float64, num_threads=1)  (+ raw_score=True as margins)
 
+ONNX forms skl2onnx does not write (ai.onnx.ml 3 *_as_tensor doubles, ai.onnx.ml 5 TreeEnsemble, split modes
+other than BRANCH_LEQ, BRANCH_MEMBER, missing_value_tracks_true, multi-target regressors) are made by rewriting
+its export with onnx.helper; onnx.checker and onnxruntime must accept the result, and onnxruntime's answers for
+it are the expected values (sklearn's are not recorded for those).
+
 Rows: real held-out rows, rows with one feature set exactly to a split threshold read from the
 model file and to its float32 (and, for LightGBM, float64) neighbours, NaN rows, +-inf rows where
 the reference accepts them, and a few format-specific edge rows (see row_tags in each case.json).
@@ -485,7 +490,10 @@ def tie_rows(est, pool, rng, rows, limit=4):
 
 
 def onnx_fixture(name, est, X_train, y_train, X_test, *, task, zipmap, notes, double_input=False,
-                 rng_seed=SEED, n_splits=16, ties=False, target_opset=None):
+                 rng_seed=SEED, n_splits=16, ties=False, target_opset=None, rewrite=None, extra_rows=None):
+    """rewrite(model, est) -> (model to write, model to read split thresholds from) turns the skl2onnx
+    export into a form skl2onnx does not write (see the hand-rewritten fixtures below); extra_rows(rows,
+    pool) adds rows after the standard ones."""
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
 
@@ -499,6 +507,9 @@ def onnx_fixture(name, est, X_train, y_train, X_test, *, task, zipmap, notes, do
     model = convert_sklearn(est, initial_types=[("input", tensor_type([None, n_features]))],
                             options=options, **kwargs)
     make_reproducible(model, name)
+    split_model = None
+    if rewrite is not None:
+        model, split_model = rewrite(model, est)
     out_dir = os.path.join(FIXTURE_DIR, name)
     os.makedirs(out_dir, exist_ok=True)
     model_path = os.path.join(out_dir, "model.onnx")
@@ -506,7 +517,7 @@ def onnx_fixture(name, est, X_train, y_train, X_test, *, task, zipmap, notes, do
     model = onnx.load(model_path)
 
     rng = np.random.RandomState(rng_seed)
-    splits, n_trees, depth = onnx_splits(model)
+    splits, n_trees, depth = onnx_splits(split_model if split_model is not None else model)
     if double_input:
         def variants(t):
             return [("threshold", t), ("threshold+1ulp64", up64(t)), ("threshold-1ulp64", down64(t)),
@@ -526,6 +537,8 @@ def onnx_fixture(name, est, X_train, y_train, X_test, *, task, zipmap, notes, do
         rows.add(r, "-0.0 f0")
         if ties:
             tie_rows(est, pool, rng, rows)
+        if extra_rows is not None:
+            extra_rows(rows, pool)
 
     rows = build_rows(pool_test, splits, "le", rng, n_splits=n_splits, variants=variants, extra=extra)
     X = rows.matrix()
@@ -536,9 +549,12 @@ def onnx_fixture(name, est, X_train, y_train, X_test, *, task, zipmap, notes, do
 
     class_labels = onnx_class_labels(model) if task == "classification" else None
     labels, values = ort_predict(model_path, X, input_dtype, task, class_labels)
-    sk_labels, sk_values = sklearn_reference(est, X, task)
+    # A rewritten model is not what scikit-learn computes, so its answers are not recorded.
+    sk_labels, sk_values = sklearn_reference(est, X, task) if rewrite is None else (None, None)
 
     node = onnx_tree_node(model)
+    if node.op_type == "TreeEnsemble":
+        n_trees = len(tree_attrs(node)["tree_roots"])
     case = {
         "name": name,
         "format": "onnx",
@@ -552,11 +568,13 @@ def onnx_fixture(name, est, X_train, y_train, X_test, *, task, zipmap, notes, do
     if task == "classification":
         case["expected_labels"] = labels
         case["expected_probabilities"] = finite_rows(values)
-        case["sklearn_labels"] = sk_labels
-        case["sklearn_probabilities"] = sk_values
+        if rewrite is None:
+            case["sklearn_labels"] = sk_labels
+            case["sklearn_probabilities"] = sk_values
     else:
         case["expected_values"] = finite_rows(values)
-        case["sklearn_values"] = sk_values
+        if rewrite is None:
+            case["sklearn_values"] = sk_values
     case["row_tags"] = rows.tags
     case["onnx_input"] = {"name": "input", "dtype": "float64" if double_input else "float32"}
     case["onnx_outputs"] = [o.name for o in model.graph.output]
@@ -571,6 +589,287 @@ def onnx_fixture(name, est, X_train, y_train, X_test, *, task, zipmap, notes, do
     case["notes"] = notes + f" Versions: {versions_text()}."
     write_json(os.path.join(out_dir, "case.json"), case)
     return case
+
+
+# ---------------------------------------------------------------------------------------------
+# ONNX forms skl2onnx does not write, made by rewriting its export: *_as_tensor doubles
+# (ai.onnx.ml 3), TreeEnsemble (ai.onnx.ml 5), other split modes, BRANCH_MEMBER, missing-value flags
+# ---------------------------------------------------------------------------------------------
+
+
+def tree_attrs(node):
+    """The tree node's attributes as Python values: tensors as numpy arrays, strings decoded."""
+    from onnx import helper, numpy_helper
+
+    out = {}
+    for at in node.attribute:
+        v = helper.get_attribute_value(at)
+        if hasattr(v, "dims"):
+            v = numpy_helper.to_array(v)
+        elif isinstance(v, list) and v and isinstance(v[0], bytes):
+            v = [x.decode() for x in v]
+        elif isinstance(v, bytes):
+            v = v.decode()
+        out[at.name] = v
+    return out
+
+
+def tensor_attr(values, dtype):
+    from onnx import numpy_helper
+
+    return numpy_helper.from_array(np.asarray(values, dtype=dtype))
+
+
+def set_tree_node(model, op_type, attrs, ml_opset):
+    """Replaces the tree node (same inputs and outputs) and the ai.onnx.ml opset import; rechecks the model."""
+    import onnx
+    from onnx import helper
+
+    old = onnx_tree_node(model)
+    new = helper.make_node(op_type, list(old.input), list(old.output), domain="ai.onnx.ml", name=old.name,
+                           **{k: attrs[k] for k in sorted(attrs)})
+    nodes = [new if n is old else n for n in model.graph.node]
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    for o in model.opset_import:
+        if o.domain == "ai.onnx.ml":
+            o.version = ml_opset
+    onnx.checker.check_model(model)
+    return model
+
+
+def legacy_trees(a, prefix):
+    """Legacy attributes as {tree: {"root": id, "nodes": {id: (mode, feature, value, true, false)},
+    "weights": {id: [(output, weight), ...]}}}, trees in file order."""
+    values = a.get("nodes_values")
+    if values is None:
+        values = a["nodes_values_as_tensor"]
+    weights = a.get(prefix + "_weights")
+    if weights is None:
+        weights = a[prefix + "_weights_as_tensor"]
+    trees = {}
+    for i, t in enumerate(a["nodes_treeids"]):
+        tree = trees.setdefault(t, {"root": a["nodes_nodeids"][i], "nodes": {}, "weights": {}})
+        tree["nodes"][a["nodes_nodeids"][i]] = (a["nodes_modes"][i], a["nodes_featureids"][i], float(values[i]),
+                                                a["nodes_truenodeids"][i], a["nodes_falsenodeids"][i])
+    for t, n, c, w in zip(a[prefix + "_treeids"], a[prefix + "_nodeids"], a[prefix + "_ids"], weights):
+        trees[t]["weights"].setdefault(n, []).append((c, float(w)))
+    return trees
+
+
+def sklearn_thresholds(est):
+    """skl2onnx numbers RandomForest/ExtraTrees trees as estimators_ and GradientBoostingRegressor's as
+    estimators_[:, 0], with sklearn's node indices as node ids."""
+    trees = est.estimators_[:, 0] if getattr(est.estimators_, "ndim", 1) == 2 else est.estimators_
+    return lambda t, n: float(trees[t].tree_.threshold[n])
+
+
+def forest_weight(est, t, n, c):
+    """RandomForest/ExtraTrees class weight as skl2onnx computes it, in float64."""
+    v = est.estimators_[t].tree_.value[n][0]
+    return float(v[c] / v.sum() / len(est.estimators_))
+
+
+def boosting_weight(est, t, n, c):
+    """GradientBoostingRegressor leaf weight as skl2onnx computes it, in float64."""
+    return float(est.learning_rate * est.estimators_[t, 0].tree_.value[n][0][0])
+
+
+def chain(first, second):
+    """Two rewrites in turn; split thresholds come from the first one's result."""
+    def rewrite(model, est):
+        model, split_model = first(model, est)
+        split_copy = type(model)()
+        split_copy.CopyFrom(split_model)
+        model, _ = second(model, est)
+        return model, split_copy
+
+    return rewrite
+
+
+def with_double_tensors(est_thresholds, weight_of, base_of=None, prefix="class"):
+    """ai.onnx.ml 3 rewrite for a DOUBLE-input export: nodes_values_as_tensor with sklearn's float64
+    thresholds (skl2onnx rounds them to float32), <prefix>_weights_as_tensor and base_values_as_tensor as
+    float64 values recomputed from the sklearn model, nodes_hitrates_as_tensor; the plain float lists are
+    dropped. A regressor's output is declared FLOAT (onnxruntime's TreeEnsembleRegressor writes float)."""
+    from onnx import TensorProto
+
+    def rewrite(model, est):
+        node = onnx_tree_node(model)
+        a = tree_attrs(node)
+        thresholds = est_thresholds(est)
+        a["nodes_values_as_tensor"] = tensor_attr(
+            [0.0 if m == "LEAF" else thresholds(t, n)
+             for m, t, n in zip(a["nodes_modes"], a["nodes_treeids"], a["nodes_nodeids"])],
+            np.float64)
+        del a["nodes_values"]
+        floats = a.pop(prefix + "_weights")
+        doubles = [weight_of(est, t, n, c) for t, n, c in zip(a[prefix + "_treeids"], a[prefix + "_nodeids"],
+                                                            a[prefix + "_ids"])]
+        assert np.array_equal(np.float32(doubles), np.float32(floats)), "recomputed weights differ from skl2onnx's"
+        a[prefix + "_weights_as_tensor"] = tensor_attr(doubles, np.float64)
+        a["nodes_hitrates_as_tensor"] = tensor_attr(a.pop("nodes_hitrates"), np.float64)
+        if base_of is not None:
+            base = base_of(est)
+            assert np.array_equal(np.float32(base), np.float32(a.pop("base_values")))
+            a["base_values_as_tensor"] = tensor_attr(base, np.float64)
+        set_tree_node(model, node.op_type, a, 3)
+        for o in model.graph.output:
+            if o.type.tensor_type.elem_type == TensorProto.DOUBLE:
+                o.type.tensor_type.elem_type = TensorProto.FLOAT
+        return model, model
+
+    return rewrite
+
+
+def mixed_modes(t, node_index, mode, feature, value, categories):
+    """An equivalent node in another mode, cycling by node index: (mode, value or members, swap children,
+    missing_value_tracks_true). For float32 inputs x <= t is x < nextup(t), !(x > t), !(x >= nextup(t)); NaN
+    takes the false branch of whichever comparison is written, so each form sends NaN its own way (and every
+    third node overrides that with missing_value_tracks_true). A split on an integer category column becomes
+    BRANCH_EQ / BRANCH_NEQ for one category, else BRANCH_MEMBER with the categories on one side."""
+    track = node_index % 3 == 2
+    if feature in categories:
+        cats = categories[feature]
+        below = [c for c in cats if c <= value]
+        above = [c for c in cats if c > value]
+        if len(below) == 1:
+            return "BRANCH_EQ", float(below[0]), False, track
+        if len(above) == 1:
+            return "BRANCH_NEQ", float(above[0]), False, track
+        # The big column keeps its upper side, so the set has members over 30 (not unrolled by onnxruntime).
+        if max(cats) > 30:
+            return "BRANCH_MEMBER", [float(c) for c in above], True, track
+        return "BRANCH_MEMBER", [float(c) for c in below], False, track
+    form = node_index % 4
+    if form == 0:
+        return "BRANCH_LEQ", value, False, track
+    if form == 1:
+        return "BRANCH_LT", up32(value), False, track
+    if form == 2:
+        return "BRANCH_GT", value, True, track
+    return "BRANCH_GTE", up32(value), True, track
+
+
+def to_tree_ensemble(a, prefix, *, n_targets, dtype, leaf_value, aggregate=1, post_transform=0, per_target=False,
+                     remode=None, thresholds=None):
+    """TreeEnsemble (ai.onnx.ml 5) attributes for a legacy export: each tree laid out depth-first from its
+    root. leaf_value(tree, node, weights) gives the leaf's [(target, weight)] (one entry, or one per target
+    with per_target, which writes one tree per target); remode(...) rewrites split modes (mixed_modes);
+    thresholds(tree, node) overrides split values. post_transform uses onnxruntime's numbering (1 LOGISTIC,
+    2 SOFTMAX), which swaps the TreeEnsemble specification's 1 and 2."""
+    code = {"BRANCH_LEQ": 0, "BRANCH_LT": 1, "BRANCH_GTE": 2, "BRANCH_GT": 3, "BRANCH_EQ": 4, "BRANCH_NEQ": 5,
+            "BRANCH_MEMBER": 6}
+    out = {k: [] for k in ["nodes_modes", "nodes_splits", "nodes_featureids", "nodes_truenodeids",
+                           "nodes_trueleafs", "nodes_falsenodeids", "nodes_falseleafs",
+                           "nodes_missing_value_tracks_true", "leaf_targetids", "leaf_weights", "tree_roots"]}
+    members = []
+    trees = legacy_trees(a, prefix)
+    targets = range(n_targets) if per_target else [None]
+    for t, tree in trees.items():
+        for target in targets:
+            def emit(n):
+                mode, feature, value, true_id, false_id = tree["nodes"][n]
+                if mode == "LEAF":
+                    for c, w in leaf_value(t, n, tree["weights"].get(n, []), target):
+                        out["leaf_targetids"].append(int(c))
+                        out["leaf_weights"].append(w)
+                    return True, len(out["leaf_weights"]) - 1
+                if thresholds is not None:
+                    value = thresholds(t, n)
+                position = len(out["nodes_modes"])
+                for k in out:
+                    if k.startswith("nodes_"):
+                        out[k].append(None)
+                mode, split, swap, track = remode(t, position, mode, feature, value) if remode else (mode, value, False, False)
+                out["nodes_modes"][position] = code[mode]
+                if mode == "BRANCH_MEMBER":
+                    members.extend(split + [float("nan")])
+                    split = 0.0
+                out["nodes_splits"][position] = split
+                out["nodes_featureids"][position] = feature
+                out["nodes_missing_value_tracks_true"][position] = int(track)
+                first, second = (false_id, true_id) if swap else (true_id, false_id)
+                for side, child in (("true", first), ("false", second)):
+                    leaf, index = emit(child)
+                    out[f"nodes_{side}leafs"][position] = int(leaf)
+                    out[f"nodes_{side}nodeids"][position] = index
+                return False, position
+
+            leaf, root = emit(tree["root"])
+            assert not leaf, "a one-leaf tree needs a self-referencing node"
+            out["tree_roots"].append(root)
+    attrs = {k: v for k, v in out.items() if k not in ("nodes_modes", "nodes_splits", "leaf_weights")}
+    attrs["nodes_modes"] = tensor_attr(out["nodes_modes"], np.uint8)
+    attrs["nodes_splits"] = tensor_attr(out["nodes_splits"], dtype)
+    attrs["leaf_weights"] = tensor_attr(out["leaf_weights"], dtype)
+    if members:
+        attrs["membership_values"] = tensor_attr(members, dtype)
+    attrs.update(n_targets=n_targets, aggregate_function=aggregate, post_transform=post_transform)
+    return attrs
+
+
+def as_tree_ensemble(prefix, n_targets, make_kwargs):
+    """Rewrite to TreeEnsemble (to_tree_ensemble(**make_kwargs(est))); the output keeps skl2onnx's name
+    (the probabilities' for a classifier export) and is declared [N, n_targets] of the input type."""
+    from onnx import helper
+
+    def rewrite(model, est):
+        node = onnx_tree_node(model)
+        split_model = type(model)()
+        split_model.CopyFrom(model)
+        attrs = to_tree_ensemble(tree_attrs(node), prefix, n_targets=n_targets, **make_kwargs(est))
+        elem = model.graph.input[0].type.tensor_type.elem_type
+        out_name = model.graph.output[0].name if prefix == "target" else node.output[1]
+        for n in list(model.graph.node):
+            if n is not node:
+                model.graph.node.remove(n)
+        node.output[:] = [out_name] if prefix == "class" else list(node.output)
+        del model.graph.output[:]
+        model.graph.output.append(helper.make_tensor_value_info(out_name, elem, [None, n_targets]))
+        set_tree_node(model, "TreeEnsemble", attrs, 5)
+        return model, split_model
+
+    return rewrite
+
+
+def as_legacy_regressor(*, n_targets, post_transform, remode=None, weight_fix=None):
+    """A classifier export rewritten as a multi-target TreeEnsembleRegressor (class i -> target i)."""
+    from onnx import TensorProto, helper
+
+    def rewrite(model, est):
+        node = onnx_tree_node(model)
+        split_model = type(model)()
+        split_model.CopyFrom(model)
+        a = tree_attrs(node)
+        r = {k: a[k] for k in a if k.startswith("nodes_")}
+        for src, dst in (("treeids", "treeids"), ("nodeids", "nodeids"), ("ids", "ids"), ("weights", "weights")):
+            r["target_" + dst] = a["class_" + src]
+        if weight_fix is not None:
+            r["target_weights"] = [weight_fix(w) for w in r["target_weights"]]
+        if remode is not None:
+            for i, m in enumerate(r["nodes_modes"]):
+                if m == "LEAF":
+                    continue
+                mode, value, swap, track = remode(r["nodes_treeids"][i], i, m, r["nodes_featureids"][i],
+                                                  float(r["nodes_values"][i]))
+                r["nodes_modes"][i], r["nodes_values"][i] = mode, value
+                r["nodes_missing_value_tracks_true"][i] = int(track)
+                if swap:
+                    r["nodes_truenodeids"][i], r["nodes_falsenodeids"][i] = (r["nodes_falsenodeids"][i],
+                                                                             r["nodes_truenodeids"][i])
+        r.update(n_targets=n_targets, post_transform=post_transform)
+        out_name = node.output[1]
+        for n in list(model.graph.node):
+            if n is not node:
+                model.graph.node.remove(n)
+        node.output[:] = [out_name]
+        del model.graph.output[:]
+        model.graph.output.append(helper.make_tensor_value_info(out_name, TensorProto.FLOAT, [None, n_targets]))
+        set_tree_node(model, "TreeEnsembleRegressor", r, 1)
+        return model, split_model
+
+    return rewrite
 
 
 # ---------------------------------------------------------------------------------------------
@@ -838,6 +1137,153 @@ def fixtures():
                   "float32 here; rows between a threshold and its float32 neighbours test this. The probability "
                   "output is float32. (A DoubleTensorType RandomForestRegressor is not usable: skl2onnx declares a "
                   "double output that onnxruntime refuses to load.)")
+
+        # Forms skl2onnx does not write, made by rewriting its export (see "ONNX forms skl2onnx does not
+        # write" above). sklearn_* answers are not recorded for these: the rewritten model is not sklearn's.
+        X, y = dataset("wine")
+        Xtr, Xte, ytr, yte = split_data(X, y, 31)
+        out["onnx_rf_wine_opset3_double_tensors"] = partial(onnx_fixture,
+            "onnx_rf_wine_opset3_double_tensors",
+            RandomForestClassifier(n_estimators=8, max_depth=5, random_state=31),
+            Xtr, ytr, Xte, task="classification", zipmap=False, double_input=True,
+            rewrite=with_double_tensors(sklearn_thresholds, forest_weight, prefix="class"),
+            notes="RandomForestClassifier(n_estimators=8, max_depth=5) on wine, DoubleTensorType input, rewritten "
+                  "to ai.onnx.ml opset 3: nodes_values_as_tensor holds sklearn's float64 thresholds (skl2onnx "
+                  "would round them to float32), class_weights_as_tensor the float64 class fractions / "
+                  "n_estimators, nodes_hitrates_as_tensor doubles; the plain float lists are removed. onnxruntime "
+                  "compares the double input with the double thresholds and sums the double weights in double; "
+                  "rows one float64 ulp either side of a threshold test that no float32 rounding happens.")
+
+        X, y = dataset("diabetes")
+        Xtr, Xte, ytr, yte = split_data(X, y, 32, stratify=False)
+        out["onnx_gb_diabetes_opset3_double_tensors"] = partial(onnx_fixture,
+            "onnx_gb_diabetes_opset3_double_tensors",
+            GradientBoostingRegressor(n_estimators=12, max_depth=3, learning_rate=0.2, random_state=32),
+            Xtr, ytr, Xte, task="regression", zipmap=False, double_input=True,
+            rewrite=with_double_tensors(sklearn_thresholds, boosting_weight,
+                                        base_of=lambda est: [float(est.init_.constant_[0][0])], prefix="target"),
+            notes="GradientBoostingRegressor(n_estimators=12, max_depth=3, learning_rate=0.2) on diabetes, "
+                  "DoubleTensorType input, rewritten to ai.onnx.ml opset 3 TreeEnsembleRegressor with "
+                  "nodes_values_as_tensor (sklearn's float64 thresholds), target_weights_as_tensor (learning_rate * "
+                  "leaf value in float64), base_values_as_tensor ([mean of y_train] in float64); output declared "
+                  "FLOAT, which is what onnxruntime's TreeEnsembleRegressor writes.")
+
+        Xtr, Xte, ytr, yte = split_data(X, y, 33, stratify=False)
+        out["onnx_rf_diabetes_tree_ensemble_average"] = partial(onnx_fixture,
+            "onnx_rf_diabetes_tree_ensemble_average",
+            RandomForestRegressor(n_estimators=8, max_depth=5, random_state=33),
+            Xtr, ytr, Xte, task="regression", zipmap=False,
+            rewrite=as_tree_ensemble("target", 1, lambda est: dict(
+                dtype=np.float32, aggregate=0,
+                leaf_value=lambda t, n, w, target: [(0, float(np.float32(est.estimators_[t].tree_.value[n][0][0])))])),
+            notes="RandomForestRegressor(n_estimators=8, max_depth=5) on diabetes rewritten as one ai.onnx.ml "
+                  "opset 5 TreeEnsemble: float32 nodes_splits, leaf_weights = the undivided float32 leaf means, "
+                  "aggregate_function 0 (AVERAGE: float sum of the 8 leaves / 8), n_targets 1, no base values.")
+
+        from sklearn.datasets import make_regression
+
+        Xr, yr = make_regression(n_samples=600, n_features=4, noise=5.0, random_state=34)
+        rng = np.random.RandomState(34)
+        cat, big = rng.randint(0, 10, size=len(Xr)), rng.randint(0, 60, size=len(Xr))
+        yr = yr + np.where(np.isin(cat, [2, 5, 7]), 80.0, 0.0) + np.where(np.isin(big % 7, [1, 3]), -60.0, 0.0) + big
+        Xc = np.column_stack([Xr, cat, big]).astype(np.float64)
+        Xtr, Xte, ytr, yte = split_data(Xc, yr, 34, stratify=False)
+        categories = {4: list(range(10)), 5: list(range(60))}
+
+        def category_rows(rows, pool):
+            for j, (f, v) in enumerate([(4, 2.5), (4, -0.5), (4, -1.0), (4, 10.0), (4, 1e6), (4, np.nan), (4, 0.0),
+                                        (4, 7.0), (4, 4.999), (5, 31.0), (5, 45.5), (5, -0.7), (5, 59.0), (5, 60.0),
+                                        (5, 1e6), (5, np.nan), (5, 30.0), (5, 2.9), (5, -3.0), (5, 58.5)]):
+                r = pool[j].copy()
+                r[f] = v
+                rows.add(r, f"category f{f} = {v!r}")
+        out["onnx_tree_ensemble_member_modes"] = partial(onnx_fixture,
+            "onnx_tree_ensemble_member_modes",
+            RandomForestRegressor(n_estimators=6, max_depth=6, random_state=34),
+            Xtr, ytr, Xte, task="regression", zipmap=False, extra_rows=category_rows,
+            rewrite=as_tree_ensemble("target", 1, lambda est: dict(
+                dtype=np.float32, leaf_value=lambda t, n, w, target: w,
+                remode=partial(mixed_modes, categories=categories))),
+            notes="RandomForestRegressor(n_estimators=6, max_depth=6) on make_regression (4 features) plus integer "
+                  "category columns f4 (0..9) and f5 (0..59), rewritten as an ai.onnx.ml opset 5 TreeEnsemble with "
+                  "every split mode: numeric splits cycle through BRANCH_LEQ t, BRANCH_LT nextup32(t), BRANCH_GT t "
+                  "and BRANCH_GTE nextup32(t) with swapped children; category splits become BRANCH_EQ / BRANCH_NEQ "
+                  "(one category on a side) or BRANCH_MEMBER: f4's sets are small (onnxruntime unrolls them into "
+                  "exact equality tests), f5's hold members over 30 (onnxruntime truncates the input to an integer "
+                  "and looks it up); every third node has missing_value_tracks_true. Rows with non-integer, "
+                  "negative, unseen and NaN categories show where these forms differ from the original <= split.")
+
+        def default_model_file(model, est):
+            import onnx
+
+            default = onnx.load(os.path.join(MODELS_DIR, "iris-forest.onnx"))
+            return default, default
+        X, y = dataset("iris")
+        out["onnx_default_iris_forest"] = partial(onnx_fixture,
+            "onnx_default_iris_forest",
+            RandomForestClassifier(n_estimators=16, max_depth=5, random_state=42),
+            X, y, X, task="classification", zipmap=False, ties=True, rewrite=default_model_file,
+            notes="The gateway's default model models/iris-forest.onnx (written by default_model() above, "
+                  "byte for byte the same file) with the standard threshold, NaN and infinity rows: the test "
+                  "bundle sees only Tests/LocalModelsTests/Fixtures, so the file is copied here.")
+
+        X, y = dataset("iris")
+        names = np.array(["setosa", "versicolor", "virginica"])
+        Xtr, Xte, ytr, yte = split_data(X, names[y], 35)
+        out["onnx_rf_iris_string_labels"] = partial(onnx_fixture,
+            "onnx_rf_iris_string_labels",
+            RandomForestClassifier(n_estimators=6, max_depth=4, random_state=35),
+            Xtr, ytr, Xte, task="classification", zipmap=True, ties=True,
+            notes="RandomForestClassifier(n_estimators=6, max_depth=4) on iris with string targets: skl2onnx "
+                  "writes classlabels_strings and a ZipMap keyed by them; the label output is a string tensor.")
+
+        X, y = dataset("wine")
+        Xtr, Xte, ytr, yte = split_data(X, y, 36)
+        out["onnx_et_wine_regressor_softmax_zero_modes"] = partial(onnx_fixture,
+            "onnx_et_wine_regressor_softmax_zero_modes",
+            ExtraTreesClassifier(n_estimators=6, max_depth=5, random_state=36),
+            Xtr, ytr, Xte, task="regression", zipmap=False,
+            rewrite=as_legacy_regressor(n_targets=3, post_transform="SOFTMAX_ZERO",
+                                        remode=partial(mixed_modes, categories={}),
+                                        weight_fix=lambda w: w if w != 0 else 1e-9),
+            notes="ExtraTreesClassifier(n_estimators=6, max_depth=5) on wine rewritten as an ai.onnx.ml opset 1 "
+                  "TreeEnsembleRegressor with n_targets 3 (class i -> target i), post_transform SOFTMAX_ZERO, "
+                  "splits cycling through BRANCH_LEQ / BRANCH_LT / BRANCH_GT / BRANCH_GTE (as in "
+                  "onnx_tree_ensemble_member_modes) with missing_value_tracks_true on every third node, and zero "
+                  "class weights replaced by 1e-9: onnxruntime's SOFTMAX_ZERO treats scores within 1e-7 of zero as "
+                  "zero (scaled by exp(-max), left out of the sum).")
+
+        Xtr, Xte, ytr, yte = split_data(X, y, 37)
+        trees37 = 5
+        out["onnx_rf_wine_tree_ensemble_probit_double"] = partial(onnx_fixture,
+            "onnx_rf_wine_tree_ensemble_probit_double",
+            RandomForestClassifier(n_estimators=trees37, max_depth=4, random_state=37),
+            Xtr, ytr, Xte, task="regression", zipmap=False, double_input=True,
+            rewrite=chain(with_double_tensors(sklearn_thresholds, forest_weight, prefix="class"),
+                          as_tree_ensemble("class", 3, lambda est: dict(
+                              dtype=np.float64, post_transform=4, per_target=True,
+                              leaf_value=lambda t, n, w, target: [
+                                  (target, 0.96 * dict(w).get(target, 0.0) + 0.02 / trees37)]))),
+            notes="RandomForestClassifier(n_estimators=5, max_depth=4) on wine rewritten as an ai.onnx.ml opset 5 "
+                  "TreeEnsemble on a DOUBLE input: sklearn's float64 thresholds, one tree per (forest tree, class) "
+                  "with leaf weight 0.96 * class fraction / 5 + 0.02 / 5 so every target sum is inside (0, 1), "
+                  "n_targets 3, post_transform 4 (PROBIT). The output is double. onnxruntime's PROBIT is "
+                  "sqrt(2) * erfinv(2x - 1) with Winitzki's approximation of erfinv, off the exact value by up "
+                  "to ~1e-4.")
+
+        Xtr, Xte, ytr, yte = split_data(X, y, 38)
+        out["onnx_et_wine_tree_ensemble_softmax"] = partial(onnx_fixture,
+            "onnx_et_wine_tree_ensemble_softmax",
+            ExtraTreesClassifier(n_estimators=4, max_depth=4, random_state=38),
+            Xtr, ytr, Xte, task="regression", zipmap=False,
+            rewrite=as_tree_ensemble("class", 3, lambda est: dict(
+                dtype=np.float32, post_transform=2, per_target=True,
+                leaf_value=lambda t, n, w, target: [(target, 4 * dict(w).get(target, 0.0))])),
+            notes="ExtraTreesClassifier(n_estimators=4, max_depth=4) on wine rewritten as an ai.onnx.ml opset 5 "
+                  "TreeEnsemble on a FLOAT input, one tree per (forest tree, class), leaf weight 4 * class "
+                  "fraction / 4, n_targets 3, post_transform 2. onnxruntime reads 2 as SOFTMAX (its own enum's "
+                  "order: NONE, LOGISTIC, SOFTMAX, SOFTMAX_ZERO, PROBIT), although the TreeEnsemble "
+                  "specification lists 2 as LOGISTIC; the expected values are softmax, as onnxruntime answers.")
 
     def xgb_cases():
         X, y = dataset("breast_cancer")

@@ -1,44 +1,49 @@
 import Dispatch
+import Synchronization
 
 /// A `ForestModel` compiled into flat arrays for fast batch evaluation.
 ///
-/// Every node becomes 16 bytes (float32 thresholds) or 24 bytes (float64): threshold,
-/// feature with two flag bits, and both children. Each split is normalised to "left when
-/// `x <= t`, NaN left when flagged", so one comparison and one select move a row down a
-/// level with no branch. Leaves point to themselves, so a block of rows walks a tree in
-/// lock step for the tree's depth and rows that arrive early just stay put. Rows are
-/// evaluated in blocks of `blockSize`, trees in model order, so the sums are added in
-/// exactly the order `ReferenceEvaluator` adds them and the results are bit for bit equal.
+/// Every split is normalised to "left when `x <= t`", NaN always right: a split that sends
+/// NaN left compares `-x` with `-nextUp(t)` instead, reading a negated copy of the row, so
+/// one comparison and one select move a row down a level with no branch. Trees of at most
+/// 12 levels are laid out complete (children of node `i` at `2i + 1`, `2i + 2`; 8-byte
+/// nodes for float32), deeper ones as linked nodes whose leaves point to themselves.
+/// Rows are converted once into lane blocks of 32, feature-major, and a block of 512 rows
+/// walks one tree at a time, 32 rows in lock step, so the tree stays in cache; a leaf's
+/// class weights are added as one vector. Fewer rows walk several trees at once. Every
+/// row's sums receive their trees in model order, exactly as `ReferenceEvaluator` adds them,
+/// so the results are bit for bit equal. Large batches are shared among threads in units
+/// of a few lane blocks.
 ///
-/// Trees with splits this form cannot express (categorical, `==`/`!=`, zero-as-missing,
-/// infinite thresholds under `<`/`>=`) are walked by the reference evaluator instead, in
-/// their place in the order.
+/// Trees with splits this form cannot express (categorical, `==`/`!=`, zero-as-missing)
+/// are walked by the reference evaluator instead, in their place in the order.
 public final class CompiledForest: Sendable {
     public let model: ForestModel
     let kernel: Kernel
-    private let reference: ReferenceEvaluator
 
-    /// Rows walked together through one tree.
-    static let blockSize = 16
-    /// Batches at least this large are split across threads.
-    public static let parallelThreshold = 512
+    /// Batches at least this large are split across threads when more than one is allowed.
+    public static let parallelThreshold = 64
 
     /// Threshold precision, then sum precision.
     enum Kernel: Sendable {
-        case float32(NodeTable<Float, Float>)
-        case float32Summed64(NodeTable<Float, Double>)
-        case float64Summed32(NodeTable<Double, Float>)
-        case float64(NodeTable<Double, Double>)
+        case float32(ForestKernel<Float, Float>)
+        case float32Summed64(ForestKernel<Float, Double>)
+        case float64Summed32(ForestKernel<Double, Float>)
+        case float64(ForestKernel<Double, Double>)
     }
 
-    public init(_ model: ForestModel) {
+    public convenience init(_ model: ForestModel) {
+        self.init(model, heapDepthLimit: 12)
+    }
+
+    /// `heapDepthLimit` 0 lays every tree out linked; tests use it to run both layouts.
+    init(_ model: ForestModel, heapDepthLimit: Int) {
         self.model = model
-        self.reference = ReferenceEvaluator(model: model)
         switch (model.splitPrecision, model.accumulation) {
-        case (.float32, .float32): kernel = .float32(NodeTable(model: model))
-        case (.float32, .float64): kernel = .float32Summed64(NodeTable(model: model))
-        case (.float64, .float32): kernel = .float64Summed32(NodeTable(model: model))
-        case (.float64, .float64): kernel = .float64(NodeTable(model: model))
+        case (.float32, .float32): kernel = .float32(ForestKernel(model: model, heapDepthLimit: heapDepthLimit))
+        case (.float32, .float64): kernel = .float32Summed64(ForestKernel(model: model, heapDepthLimit: heapDepthLimit))
+        case (.float64, .float32): kernel = .float64Summed32(ForestKernel(model: model, heapDepthLimit: heapDepthLimit))
+        case (.float64, .float64): kernel = .float64(ForestKernel(model: model, heapDepthLimit: heapDepthLimit))
         }
     }
 
@@ -49,116 +54,104 @@ public final class CompiledForest: Sendable {
     /// Evaluates `rowCount` rows laid out row-major in `rows` (`rowCount * featureCount`
     /// values), using up to `threads` threads for large batches.
     public func predict(rows: [Double], rowCount: Int, threads: Int = 1) -> ForestBatch {
-        precondition(rows.count == rowCount * model.featureCount, "rows must be rowCount x featureCount")
+        rows.withUnsafeBufferPointer { predict(rows: $0, rowCount: rowCount, threads: threads) }
+    }
+
+    /// As `predict(rows:rowCount:threads:)`, reading rows straight from a caller's buffer
+    /// (a gateway's micro-batch of many requests' rows).
+    public func predict(rows: UnsafeBufferPointer<Double>, rowCount: Int, threads: Int = 1) -> ForestBatch {
         var batch = ForestBatch(rowCount: rowCount, width: answerWidth)
-        guard rowCount > 0 else { return batch }
-        let chunks = threads > 1 && rowCount >= Self.parallelThreshold ? min(threads, rowCount / 256) : 1
-        rows.withUnsafeBufferPointer { input in
-            batch.labels.withUnsafeMutableBufferPointer { labels in
-                batch.values.withUnsafeMutableBufferPointer { values in
-                    let output = BatchOutput(labels: labels, values: values)
-                    let input = SharedRows(buffer: input)
-                    if chunks <= 1 {
-                        evaluate(input.buffer, rowRange: 0..<rowCount, into: output)
-                    } else {
-                        let per = (rowCount + chunks - 1) / chunks
-                        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                            let start = chunk * per
-                            let end = min(rowCount, start + per)
-                            if start < end { evaluate(input.buffer, rowRange: start..<end, into: output) }
-                        }
-                    }
-                }
+        batch.labels.withUnsafeMutableBufferPointer { labels in
+            batch.values.withUnsafeMutableBufferPointer { values in
+                predict(rows: rows, rowCount: rowCount, threads: threads, labels: labels, values: values)
             }
         }
         return batch
     }
 
-    /// Evaluates one row.
-    public func predict(row: [Double]) -> ForestPrediction {
-        prediction(predict(rows: row, rowCount: 1), at: 0)
-    }
-
-    private func evaluate(_ input: UnsafeBufferPointer<Double>, rowRange: Range<Int>, into output: BatchOutput) {
+    /// Evaluates into caller-provided buffers: `labels` gets one label index per row (0 for
+    /// regressors), `values` `answerWidth` values per row, row-major. Allocates nothing
+    /// for batches evaluated on the calling thread.
+    public func predict(
+        rows: UnsafeBufferPointer<Double>,
+        rowCount: Int,
+        threads: Int = 1,
+        labels: UnsafeMutableBufferPointer<Int>,
+        values: UnsafeMutableBufferPointer<Double>
+    ) {
+        precondition(rows.count == rowCount * model.featureCount, "rows must be rowCount x featureCount")
+        precondition(labels.count >= rowCount && values.count >= rowCount * answerWidth, "output buffers too small")
+        guard rowCount > 0, let input = rows.baseAddress else { return }
+        let output = BatchOutput(labels: labels, values: values)
         switch kernel {
-        case .float32(let table): evaluate(table, input, rowRange, output)
-        case .float32Summed64(let table): evaluate(table, input, rowRange, output)
-        case .float64Summed32(let table): evaluate(table, input, rowRange, output)
-        case .float64(let table): evaluate(table, input, rowRange, output)
+        case .float32(let kernel): run(kernel, input, rowCount, threads, output)
+        case .float32Summed64(let kernel): run(kernel, input, rowCount, threads, output)
+        case .float64Summed32(let kernel): run(kernel, input, rowCount, threads, output)
+        case .float64(let kernel): run(kernel, input, rowCount, threads, output)
         }
     }
 
-    @inline(__always)
-    private func evaluate<Threshold: FastNumber, Score: FastNumber>(
-        _ table: NodeTable<Threshold, Score>, _ input: UnsafeBufferPointer<Double>, _ rowRange: Range<Int>, _ output: BatchOutput
+    /// Evaluates one row; the answer's array is the only allocation.
+    public func predict(row: [Double]) -> ForestPrediction {
+        precondition(row.count == model.featureCount, "row has \(row.count) features, model \(model.featureCount)")
+        var label = 0
+        let answer = [Double](unsafeUninitializedCapacity: answerWidth) { values, initialized in
+            values.initialize(repeating: 0)
+            withUnsafeMutablePointer(to: &label) { label in
+                row.withUnsafeBufferPointer { row in
+                    predict(
+                        rows: row,
+                        rowCount: 1,
+                        labels: UnsafeMutableBufferPointer(start: label, count: 1),
+                        values: values
+                    )
+                }
+            }
+            initialized = values.count
+        }
+        return model.head.isClassifier
+            ? .classification(labelIndex: label, probabilities: answer)
+            : .regression(values: answer)
+    }
+
+    private func run<Threshold: FastNumber, Score: FastNumber>(
+        _ evaluator: ForestKernel<Threshold, Score>,
+        _ input: UnsafePointer<Double>,
+        _ rowCount: Int,
+        _ threads: Int,
+        _ output: BatchOutput
     ) {
-        let features = model.featureCount
-        let outputs = model.outputCount
-        let blockSize = Self.blockSize
-        let treeCount = Score(model.trees.count)
-        let width = answerWidth
-        withUnsafeTemporaryAllocation(of: Threshold.self, capacity: blockSize * features) { block in
-            withUnsafeTemporaryAllocation(of: Score.self, capacity: blockSize * outputs) { sums in
-                withUnsafeTemporaryAllocation(of: Int32.self, capacity: blockSize) { cursor in
-                  withUnsafeTemporaryAllocation(of: Int.self, capacity: blockSize) { laneRow in
-                    withUnsafeTemporaryAllocation(of: Double.self, capacity: outputs) { finished in
-                        var start = rowRange.lowerBound
-                        while start < rowRange.upperBound {
-                            let count = min(blockSize, rowRange.upperBound - start)
-                            let firstValue = start * features
-                            for index in 0..<(count * features) {
-                                block[index] = Threshold(input[firstValue + index])
-                            }
-                            sums.initialize(repeating: 0)
-                            if model.baseTiming == .beforeTrees {
-                                for (o, base) in model.baseScores.enumerated() {
-                                    for r in 0..<count { sums[r * outputs + o] = Score(base) }
-                                }
-                            }
-                            let treesPerWalk = max(1, blockSize / count)
-                            var tree = 0
-                            while tree < table.trees.count {
-                                guard table.trees[tree].isCompiled else {
-                                    for r in 0..<count {
-                                        let row = UnsafeBufferPointer(
-                                            rebasing: input[((start + r) * features)..<((start + r + 1) * features)]
-                                        )
-                                        for value in reference.leaf(of: model.trees[tree], row: row) {
-                                            sums[r * outputs + value.output] += Score(value.value)
-                                        }
-                                    }
-                                    tree += 1
-                                    continue
-                                }
-                                var end = tree + 1
-                                while end < table.trees.count, end - tree < treesPerWalk, table.trees[end].isCompiled {
-                                    end += 1
-                                }
-                                table.walk(
-                                    group: tree..<end, block: UnsafePointer(block.baseAddress!), features: features,
-                                    rows: count, cursor: cursor.baseAddress!, laneRow: laneRow.baseAddress!
-                                )
-                                table.addLeaves(
-                                    cursor: cursor.baseAddress!, lanes: (end - tree) * count, rows: count,
-                                    sums: sums.baseAddress!, outputs: outputs
-                                )
-                                tree = end
-                            }
-                            for r in 0..<count {
-                                for o in 0..<outputs {
-                                    var sum = sums[r * outputs + o]
-                                    if model.aggregation == .average { sum /= treeCount }
-                                    if model.baseTiming == .afterTrees, o < model.baseScores.count {
-                                        sum += Score(model.baseScores[o])
-                                    }
-                                    finished[o] = Double(sum)
-                                }
-                                output.write(row: start + r, head: model.head, scores: finished, width: width)
-                            }
-                            start += count
-                        }
-                    }
-                  }
+        let block = ForestKernel<Threshold, Score>.rowsPerBlock
+        guard threads > 1, rowCount >= Self.parallelThreshold else {
+            evaluator.withScratch(rows: rowCount) { scratch in
+                var first = 0
+                while first < rowCount {
+                    let count = min(block, rowCount - first)
+                    evaluator.evaluate(input, first: first, count: count, into: output, scratch)
+                    first += count
+                }
+            }
+            return
+        }
+        // Units of a few lane blocks, handed out as workers ask, so a thread the machine
+        // slows down does less of the work instead of holding up the batch.
+        let unit = min(block, max(laneCount, (rowCount / (threads * 4) + laneCount - 1) / laneCount * laneCount))
+        let units = (rowCount + unit - 1) / unit
+        let next = Atomic<Int>(0)
+        let shared = SharedRows(pointer: input)
+        DispatchQueue.concurrentPerform(iterations: min(threads, units)) { _ in
+            evaluator.withScratch(rows: unit) { scratch in
+                while true {
+                    let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard index < units else { return }
+                    let first = index * unit
+                    evaluator.evaluate(
+                        shared.pointer,
+                        first: first,
+                        count: min(unit, rowCount - first),
+                        into: output,
+                        scratch
+                    )
                 }
             }
         }
@@ -202,7 +195,7 @@ extension ForestBatch {
 
 /// The batch's input, read by every evaluation thread while `predict` waits for them.
 struct SharedRows: @unchecked Sendable {
-    let buffer: UnsafeBufferPointer<Double>
+    let pointer: UnsafePointer<Double>
 }
 
 /// Where evaluation threads write their rows; each thread owns disjoint rows.
@@ -210,8 +203,9 @@ struct BatchOutput: @unchecked Sendable {
     let labels: UnsafeMutableBufferPointer<Int>
     let values: UnsafeMutableBufferPointer<Double>
 
+    @inline(__always)
     func write(row: Int, head: Head, scores: UnsafeMutableBufferPointer<Double>, width: Int) {
-        let answer = UnsafeMutableBufferPointer(rebasing: values[(row * width)..<((row + 1) * width)])
+        let answer = UnsafeMutableBufferPointer(start: values.baseAddress! + row * width, count: width)
         labels[row] = head.finish(scores: UnsafeBufferPointer(scores), into: answer)
     }
 }

@@ -127,12 +127,15 @@ public enum PostTransform: Sendable, Equatable {
     case logistic(scale: Double)
     /// Softmax over all outputs.
     case softmax
-    /// Softmax where an exact 0 score stays 0 (onnxruntime's `SOFTMAX_ZERO`).
+    /// Softmax where a score within 1e-7 of 0 stays (about) 0 (onnxruntime's `SOFTMAX_ZERO`).
     case softmaxZero
-    /// `sqrt(2) * erfinv(2x - 1)` (onnxruntime's `PROBIT`).
+    /// `sqrt(2) * erfinv(2x - 1)` with onnxruntime's approximate erfinv (its `PROBIT`).
     case probit
     /// `exp(x)` (LightGBM's poisson/gamma/tweedie objectives).
     case exponential
+    /// The inner transform, then each value rounded to the nearest `Float`: onnxruntime's
+    /// TreeEnsembleRegressor sums a DOUBLE input's trees in double but writes a float tensor.
+    indirect case roundedToFloat(PostTransform)
 }
 
 /// One tree: nodes in any order, the root first.
@@ -151,8 +154,9 @@ public enum TreeNode: Sendable {
 }
 
 /// `x` goes to `whenTrue` when `x <rule> threshold` holds, else to `whenFalse`.
-/// A NaN goes where `nanGoesTrue` says; with `zeroIsMissing`, so does any `|x| <= 1e-35`
-/// (LightGBM's `zero_as_missing`). Child indices point into the same tree's `nodes`.
+/// A NaN goes where `nanGoesTrue` says; with `zeroIsMissing`, so does any
+/// `|x| <= Float(1e-35)` (LightGBM's `zero_as_missing`; its `kZeroThreshold` is a float
+/// literal). Child indices point into the same tree's `nodes`.
 public struct NumericSplit: Sendable {
     public var feature: Int
     public var threshold: Double
@@ -187,18 +191,25 @@ public enum SplitRule: Sendable {
 
 /// `x` goes to `whenMember` when it is a non-negative integer category in `categories`
 /// (truncated toward zero, as `static_cast<int>` does), else to `whenOther`; NaN goes where
-/// `nanGoesMember` says.
+/// `nanGoesMember` says. Float32 models round `x` to `Float` before truncating it.
 public struct CategoricalSplit: Sendable {
     public var feature: Int
     public var categories: Set<Int>
     public var nanGoesMember: Bool
+    /// Whether a value in (-1, 0) is no category at all (XGBoost refuses any negative value)
+    /// rather than category 0 (LightGBM's and onnxruntime's truncation).
+    public var negativeIsOther: Bool
     public var whenMember: Int
     public var whenOther: Int
 
-    public init(feature: Int, categories: Set<Int>, nanGoesMember: Bool, whenMember: Int, whenOther: Int) {
+    public init(
+        feature: Int, categories: Set<Int>, nanGoesMember: Bool, negativeIsOther: Bool = false,
+        whenMember: Int, whenOther: Int
+    ) {
         self.feature = feature
         self.categories = categories
         self.nanGoesMember = nanGoesMember
+        self.negativeIsOther = negativeIsOther
         self.whenMember = whenMember
         self.whenOther = whenOther
     }

@@ -61,18 +61,27 @@ extension PostTransform {
     public func apply(_ scores: UnsafeBufferPointer<Double>, into answer: UnsafeMutableBufferPointer<Double>) {
         switch self {
         case .softmax, .softmaxZero:
-            let keepsZero = self == .softmaxZero
+            // onnxruntime's SOFTMAX_ZERO treats any score within 1e-7f of zero as zero: it is
+            // scaled by exp(-max) instead of exponentiated and stays out of the sum.
+            let nearZero = self == .softmaxZero ? Double(Float(1e-7)) : -1
             var top = -Double.infinity
             for score in scores { top = max(top, score) }
             var total = 0.0
             for index in scores.indices {
-                let value = keepsZero && scores[index] == 0 ? 0 : exp(scores[index] - top)
-                answer[index] = value
-                total += value
+                let score = scores[index]
+                if abs(score) <= nearZero {
+                    answer[index] = score * exp(-top)
+                } else {
+                    answer[index] = exp(score - top)
+                    total += answer[index]
+                }
             }
             if total > 0 {
                 for index in scores.indices { answer[index] /= total }
             }
+        case .roundedToFloat(let inner):
+            inner.apply(scores, into: answer)
+            for index in answer.indices { answer[index] = Double(Float(answer[index])) }
         default:
             for index in scores.indices { answer[index] = apply(toScalar: scores[index]) }
         }
@@ -84,47 +93,26 @@ extension PostTransform {
         case .identity: x
         case .logistic(let scale): 1 / (1 + exp(-scale * x))
         case .softmax, .softmaxZero: 1
-        case .probit: 2.squareRoot() * inverseErf(2 * x - 1)
+        case .probit: Double(onnxProbit(Float(x)))
         case .exponential: exp(x)
+        case .roundedToFloat(let inner): Double(Float(inner.apply(toScalar: x)))
         }
     }
 }
 
-/// Inverse error function: Giles' single-precision approximation refined by two Newton
-/// steps on `erf`, which brings it to double precision.
-func inverseErf(_ y: Double) -> Double {
-    if y <= -1 { return -.infinity }
-    if y >= 1 { return .infinity }
-    var w = -log((1 - y) * (1 + y))
-    var x: Double
-    if w < 5 {
-        w -= 2.5
-        var p = 2.81022636e-08
-        p = 3.43273939e-07 + p * w
-        p = -3.5233877e-06 + p * w
-        p = -4.39150654e-06 + p * w
-        p = 0.00021858087 + p * w
-        p = -0.00125372503 + p * w
-        p = -0.00417768164 + p * w
-        p = 0.246640727 + p * w
-        p = 1.50140941 + p * w
-        x = p * y
-    } else {
-        w = w.squareRoot() - 3
-        var p = -0.000200214257
-        p = 0.000100950558 + p * w
-        p = 0.00134934322 + p * w
-        p = -0.00367342844 + p * w
-        p = 0.00573950773 + p * w
-        p = -0.0076224613 + p * w
-        p = 0.00943887047 + p * w
-        p = 1.00167406 + p * w
-        p = 2.83297682 + p * w
-        x = p * y
-    }
-    for _ in 0..<2 {
-        let error = erf(x) - y
-        x -= error / (2 / Double.pi.squareRoot() * exp(-x * x))
-    }
-    return x
+/// onnxruntime's PROBIT, `sqrt(2) * erfinv(2x - 1)` with erfinv taken from Winitzki's
+/// approximation in float, as `ComputeProbit`/`ErfInv` in its ml_common.h compute it. The
+/// approximation is off the true inverse by up to about 1e-4, so an exact erfinv would not
+/// match onnxruntime's outputs; this does, to float rounding.
+func onnxProbit(_ value: Float) -> Float {
+    var x = 2 * value - 1
+    let sign: Float = x < 0 ? -1 : 1
+    x = (1 - x) * (1 + x)
+    let logarithm = log(x)
+    let a: Float = 0.147
+    // M_PI rounded to nearest, as static_cast<float> does (Float.pi is rounded down).
+    let v = 2 / (Float(Double.pi) * a) + 0.5 * logarithm
+    let v2 = 1 / a * logarithm
+    let v3 = -v + (v * v - v2).squareRoot()
+    return Float(2.0.squareRoot()) * (sign * v3.squareRoot())
 }

@@ -69,7 +69,7 @@ public struct ReferenceEvaluator: Sendable {
 
     private func goesTrue(_ split: NumericSplit, value raw: Double) -> Bool {
         if raw.isNaN { return split.nanGoesTrue }
-        if split.zeroIsMissing && abs(raw) <= 1e-35 { return split.nanGoesTrue }
+        if split.zeroIsMissing && abs(raw) <= lightGBMZeroThreshold { return split.nanGoesTrue }
         switch model.splitPrecision {
         case .float64:
             return split.rule.holds(raw, split.threshold)
@@ -78,12 +78,18 @@ public struct ReferenceEvaluator: Sendable {
         }
     }
 
-    private func isMember(_ split: CategoricalSplit, value: Double) -> Bool {
-        if value.isNaN { return split.nanGoesMember }
+    private func isMember(_ split: CategoricalSplit, value raw: Double) -> Bool {
+        if raw.isNaN { return split.nanGoesMember }
+        let value = model.splitPrecision == .float32 ? Double(Float(raw)) : raw
+        if split.negativeIsOther && value < 0 { return false }
         guard value > -1, value < Double(Int32.max) else { return false }
         return split.categories.contains(Int(value))
     }
 }
+
+/// LightGBM's `kZeroThreshold`: declared `const double kZeroThreshold = 1e-35f`, so the float
+/// nearest 1e-35 (1.0000000180025095e-35), a hair above the double 1e-35.
+let lightGBMZeroThreshold = Double(Float(1e-35))
 
 extension SplitRule {
     @inline(__always)

@@ -25,6 +25,11 @@ struct EnsembleNodes {
         var values: [LeafValue] = []
         /// Where the node is in the file, for messages ("nodes_*[17] (tree 2, node 5)").
         var origin: String
+
+        var isLeaf: Bool {
+            if case .leaf = kind { return true }
+            return false
+        }
     }
 
     var nodes: [Node] = []
@@ -36,6 +41,7 @@ struct EnsembleNodes {
     func layOutTrees(
         nodeBudget: Int, fail: (String) -> ForestLoadError
     ) throws(ForestLoadError) -> [DecisionTree] {
+        try checkIndices(fail: fail)
         try checkAcyclic(fail: fail)
         var budget = nodeBudget
         var trees: [DecisionTree] = []
@@ -46,18 +52,43 @@ struct EnsembleNodes {
         return trees
     }
 
-    /// Indices of the nodes some root reaches.
-    func reachable() -> [Bool] {
+    /// Indices of the nodes `starts` reach (all roots when nil).
+    func reachable(from starts: [Int]? = nil) -> [Bool] {
         var seen = [Bool](repeating: false, count: nodes.count)
-        var stack = roots
+        var stack = starts ?? roots
         while let index = stack.popLast() {
             guard !seen[index] else { continue }
             seen[index] = true
-            if case .leaf = nodes[index].kind { continue }
+            if nodes[index].isLeaf { continue }
             stack.append(nodes[index].whenTrue)
             stack.append(nodes[index].whenFalse)
         }
         return seen
+    }
+
+    /// One past the highest feature a split reads (of those the roots reach, if asked).
+    func featureBound(reachableOnly: Bool) -> Int {
+        let reached = reachableOnly ? reachable() : [Bool](repeating: true, count: nodes.count)
+        var bound = 0
+        for (index, node) in nodes.enumerated() where reached[index] && !node.isLeaf {
+            bound = max(bound, node.feature + 1)
+        }
+        return bound
+    }
+
+    /// Every root and child index inside `nodes`, so the walks below cannot trap.
+    private func checkIndices(fail: (String) -> ForestLoadError) throws(ForestLoadError) {
+        for root in roots where !nodes.indices.contains(root) {
+            throw fail("tree root \(root) is not one of the \(nodes.count) nodes")
+        }
+        for node in nodes where !node.isLeaf {
+            for child in [node.whenTrue, node.whenFalse] where !nodes.indices.contains(child) {
+                throw fail("\(node.origin) points to node \(child), outside the \(nodes.count) nodes")
+            }
+            if case .member(let members) = node.kind, members.isEmpty {
+                throw fail("\(node.origin) tests membership of an empty set")
+            }
+        }
     }
 
     /// Depth-first search with three colours: a child still on the path closes a cycle.
@@ -71,8 +102,7 @@ struct EnsembleNodes {
             colour[root] = onPath
             while let top = path.last {
                 let node = nodes[top.node]
-                let children: [Int]
-                if case .leaf = node.kind { children = [] } else { children = [node.whenTrue, node.whenFalse] }
+                let children = node.isLeaf ? [] : [node.whenTrue, node.whenFalse]
                 guard top.nextChild < children.count else {
                     colour[top.node] = done
                     path.removeLast()
@@ -148,7 +178,7 @@ struct EnsembleNodes {
         return DecisionTree(nodes: laidOut)
     }
 
-    /// onnxruntime 1.2x unrolls BRANCH_MEMBER sets of fewer than 31 values, all in 0...30,
+    /// onnxruntime (1.32) unrolls BRANCH_MEMBER sets of fewer than 31 values, all in 0...30,
     /// into BRANCH_EQ chains (exact equality, so 1.5 is not a member of {1}); larger sets
     /// become a set lookup on the value truncated to an integer (1.5 is then a member).
     static func isSmallSet(_ members: [Double]) -> Bool {

@@ -100,9 +100,25 @@ struct NodeAttributes {
         return tensor
     }
 
-    /// A FLOAT or DOUBLE tensor attribute as doubles; nil when absent.
-    func floatingTensor(_ name: String) throws(ForestLoadError) -> [Double]? {
-        guard let tensor = try tensor(name) else { return nil }
+    /// Every attribute is one the operator defines: onnxruntime refuses a node with any other,
+    /// and a misspelt attribute would otherwise be silently ignored.
+    func check(known: Set<String>, operatorName: String) throws(ForestLoadError) {
+        for name in byName.keys.sorted() where !known.contains(name) {
+            throw fail(name, "is not an attribute of \(operatorName)")
+        }
+    }
+
+    /// A FLOAT or DOUBLE tensor attribute of element type `type`, as doubles; nil when absent.
+    /// onnxruntime unpacks these as the tree's own type and refuses any other; it reads a
+    /// tensor without dims as no tensor at all, and so does this.
+    func floatingTensor(_ name: String, type: ONNXElementType) throws(ForestLoadError) -> [Double]? {
+        guard let tensor = try tensor(name), !tensor.dims.isEmpty else { return nil }
+        guard tensor.dataType == type.dataType else {
+            throw fail(
+                name,
+                "is a \(ONNXProto.DataType.name(tensor.dataType)) tensor; this tree reads "
+                    + "\(ONNXProto.DataType.name(type.dataType)) and onnxruntime requires the same type")
+        }
         do {
             return try tensor.floatingValues()
         } catch {
@@ -110,9 +126,14 @@ struct NodeAttributes {
         }
     }
 
-    /// An integer tensor attribute; nil when absent.
-    func integerTensor(_ name: String) throws(ForestLoadError) -> [Int64]? {
-        guard let tensor = try tensor(name) else { return nil }
+    /// An integer tensor attribute of exactly `dataType`; nil when absent (or without dims).
+    func integerTensor(_ name: String, dataType: Int32) throws(ForestLoadError) -> [Int64]? {
+        guard let tensor = try tensor(name), !tensor.dims.isEmpty else { return nil }
+        guard tensor.dataType == dataType else {
+            throw fail(
+                name,
+                "is a \(ONNXProto.DataType.name(tensor.dataType)) tensor, expected \(ONNXProto.DataType.name(dataType))")
+        }
         do {
             return try tensor.integerValues()
         } catch {
@@ -120,14 +141,25 @@ struct NodeAttributes {
         }
     }
 
-    /// A FLOATS attribute or its `<name>_as_tensor` double form, whichever is present: the
-    /// values and whether they came as doubles. Empty when neither is.
-    func floatsOrTensor(_ name: String) throws(ForestLoadError) -> (values: [Double], asTensor: Bool) {
+    /// A FLOATS attribute or its `<name>_as_tensor` form, whichever is present, as the tree
+    /// stores them: FLOATS are kept as floats, or widened for a DOUBLE tree; the tensor must
+    /// be of the tree's type. Empty when neither is present.
+    func floatsOrTensor(_ name: String, type: ONNXElementType) throws(ForestLoadError) -> [Double] {
         let plain = try floats(name)
-        guard let tensor = try floatingTensor("\(name)_as_tensor") else { return (plain, false) }
-        guard plain.isEmpty || tensor.isEmpty else {
+        guard let tensor = try floatingTensor("\(name)_as_tensor", type: type), !tensor.isEmpty else { return plain }
+        guard plain.isEmpty else {
             throw fail(name, "both \(name) and \(name)_as_tensor are set")
         }
-        return tensor.isEmpty ? (plain, false) : (tensor, true)
+        return tensor
+    }
+
+    /// The number of values in a list attribute, or an error naming both lists when it is not
+    /// `count` (or, with `optional`, zero).
+    func expect(_ name: String, _ values: Int, count: Int, like other: String, optional: Bool = false)
+        throws(ForestLoadError)
+    {
+        guard values == count || (optional && values == 0) else {
+            throw fail(name, "has \(values) values, but \(other) has \(count)")
+        }
     }
 }

@@ -77,7 +77,9 @@ struct XGBoostField {
     }
 
     private func convertElements<Element>(
-        expecting expected: String, _ convert: (JSONValue) -> Element?) throws(ForestLoadError) -> [Element] {
+        expecting expected: String,
+        _ convert: (JSONValue) -> Element?
+    ) throws(ForestLoadError) -> [Element] {
         guard let array = value.arrayValue else { throw fail("expected an array, found \(kind)") }
         var result: [Element] = []
         result.reserveCapacity(array.count)

@@ -18,7 +18,8 @@ public enum XGBoostLoader {
         guard let objective = XGBoostObjective(name: try objectiveName.string()) else {
             throw objectiveName.fail(
                 "objective \"\(try objectiveName.string())\" is not supported; supported: "
-                    + XGBoostObjective.supportedNames.joined(separator: ", "))
+                    + XGBoostObjective.supportedNames.joined(separator: ", ")
+            )
         }
 
         let parameters = try learner.member("learner_model_param")
@@ -30,11 +31,20 @@ public enum XGBoostLoader {
             throw parameters.fail("num_class \(classCount) and num_target \(targetCount) make no outputs")
         }
         let outputCount = max(classCount, targetCount)
+        // Every output needs a tree or a leaf value of its own, so a count beyond the file's size
+        // is corruption, refused before anything is sized by it.
+        guard outputCount <= bytes.count else {
+            throw parameters.fail(
+                "num_class \(classCount) and num_target \(targetCount) are more outputs than the file holds"
+            )
+        }
         switch objective {
         case .softmax:
             guard classCount >= 2, targetCount == 1 else {
                 throw try parameters.member("num_class").fail(
-                    "\(try objectiveName.string()) needs num_class >= 2 and one target, got \(classCount) and \(targetCount)")
+                    "\(try objectiveName.string()) needs num_class >= 2 and one target, "
+                        + "got \(classCount) and \(targetCount)"
+                )
             }
         case .binaryLogistic:
             guard outputCount == 1 else {
@@ -45,9 +55,15 @@ public enum XGBoostLoader {
         }
 
         let baseScores = try baseMargins(
-            parameters.member("base_score"), objective: objective, outputCount: outputCount)
+            parameters.member("base_score"),
+            objective: objective,
+            outputCount: outputCount
+        )
         let trees = try ensemble(
-            learner.member("gradient_booster"), featureCount: featureCount, outputCount: outputCount)
+            learner.member("gradient_booster"),
+            featureCount: featureCount,
+            outputCount: outputCount
+        )
         let model = ForestModel(
             format: .xgboost,
             featureCount: featureCount,
@@ -72,7 +88,8 @@ public enum XGBoostLoader {
         } catch {
             // UBJSON (`.ubj`, XGBoost 2's default binary format) opens with '{' and a type marker.
             let markers: Set<UInt8> = Set("iUILdDSTF$#{[".utf8)
-            let hint = bytes.count > 1 && bytes[0] == UInt8(ascii: "{") && markers.contains(bytes[1])
+            let hint =
+                bytes.count > 1 && bytes[0] == UInt8(ascii: "{") && markers.contains(bytes[1])
                 ? " (this looks like UBJSON; save the model with a .json name)" : ""
             throw ForestLoadError(file: file, part: "", reason: "not valid JSON: \(error)\(hint)")
         }
@@ -85,7 +102,9 @@ public enum XGBoostLoader {
     /// `base_score` as a margin per output. XGBoost writes one number as a string ("5E-1"),
     /// XGBoost 3 a bracketed list ("[5E-1]", or one intercept per class or target).
     private static func baseMargins(
-        _ field: XGBoostField, objective: XGBoostObjective, outputCount: Int
+        _ field: XGBoostField,
+        objective: XGBoostObjective,
+        outputCount: Int
     ) throws(ForestLoadError) -> [Double] {
         var text: Substring
         if case .number(let lexeme) = field.value {
@@ -117,7 +136,9 @@ public enum XGBoostLoader {
     /// The trees of a gbtree booster, or of the gbtree inside a dart booster with each tree's
     /// `weight_drop`.
     private static func ensemble(
-        _ booster: XGBoostField, featureCount: Int, outputCount: Int
+        _ booster: XGBoostField,
+        featureCount: Int,
+        outputCount: Int
     ) throws(ForestLoadError) -> [DecisionTree] {
         let name = try booster.member("name").string()
         let model: XGBoostField
@@ -130,7 +151,8 @@ public enum XGBoostLoader {
             weights = try booster.member("weight_drop").floats()
         default:
             throw try booster.member("name").fail(
-                "booster \"\(name)\" is not supported; gbtree and dart are (gblinear is not a tree ensemble)")
+                "booster \"\(name)\" is not supported; gbtree and dart are (gblinear is not a tree ensemble)"
+            )
         }
         let trees = try model.member("trees").elements()
         let treeInfo = try model.member("tree_info").integers()
@@ -138,7 +160,8 @@ public enum XGBoostLoader {
             throw try model.member("tree_info").fail("\(treeInfo.count) entries for \(trees.count) trees")
         }
         if let declared = try model.optionalMember("gbtree_model_param")?.optionalMember("num_trees")?.integer(),
-           declared != trees.count {
+            declared != trees.count
+        {
             throw try model.member("trees").fail("\(trees.count) trees, gbtree_model_param.num_trees says \(declared)")
         }
         if let weights, weights.count != trees.count {
@@ -151,11 +174,14 @@ public enum XGBoostLoader {
         for (index, tree) in trees.enumerated() {
             guard treeInfo[index] >= 0, treeInfo[index] < outputCount else {
                 throw try model.member("tree_info").fail(
-                    "tree \(index) feeds output \(treeInfo[index]), the model has \(outputCount)")
+                    "tree \(index) feeds output \(treeInfo[index]), the model has \(outputCount)"
+                )
             }
             let context = TreeContext(
-                featureCount: featureCount, outputCount: outputCount,
-                output: treeInfo[index], weight: weights?[index] ?? 1
+                featureCount: featureCount,
+                outputCount: outputCount,
+                output: treeInfo[index],
+                weight: weights?[index] ?? 1
             )
             result.append(try self.tree(tree, context: context))
         }
