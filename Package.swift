@@ -36,7 +36,7 @@ let package = Package(
         ),
         .target(
             name: "LocalModels", dependencies: ["TollgateJSON"],
-            exclude: ["Forest/ONNX", "Forest/XGBoost", "Forest/LightGBM", "Forest/ForestLoader.swift"]  // LOADERS-WIP
+            exclude: ["Forest/ONNX", "Forest/XGBoost", "Forest/LightGBM"]  // LOADERS-WIP
         ),
 
         // I/O: HTTP server, upstream client, admin API, configuration.
@@ -62,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "TollgateCLI",
             dependencies: [
-                "Gateway", "LocalModels",
+                "Gateway", "LocalModels", "TollgateJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
