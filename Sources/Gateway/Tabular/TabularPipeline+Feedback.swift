@@ -8,15 +8,7 @@ extension TabularPipeline {
     /// answer `{"id": "pred_x", "labels": [...]}` (`"values"` for regressors). Answers how
     /// many were scored, the ids it did not know, and each model's rolling score.
     func feedback(body: ByteBuffer) throws(GatewayError) -> [UInt8] {
-        let parsed: JSONValue
-        do {
-            parsed = try body.withUnsafeReadableBytes { raw throws(JSONParseError) in try JSONParser.parse(raw) }
-        } catch {
-            throw GatewayError.badRequest("Invalid JSON in request body: \(error).", code: "invalid_json")
-        }
-        guard case .object(let object) = parsed else {
-            throw GatewayError.badRequest("The request body must be a JSON object.", code: "invalid_json")
-        }
+        let object = try RequestBody.object(body)
         let items = try Self.feedbackItems(object)
         guard !items.isEmpty else {
             throw GatewayError.badRequest("The feedback holds no items.", code: "invalid_value", param: "feedback")

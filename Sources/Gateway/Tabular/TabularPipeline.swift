@@ -52,15 +52,7 @@ final class TabularPipeline: Sendable {
         body: ByteBuffer, pathModel: String?, pathVersion: String?, tenant: String, directives: CacheDirectives,
         requestID: String
     ) throws(GatewayError) -> Job {
-        let parsed: JSONValue
-        do {
-            parsed = try body.withUnsafeReadableBytes { raw throws(JSONParseError) in try JSONParser.parse(raw) }
-        } catch {
-            throw GatewayError.badRequest("Invalid JSON in request body: \(error).", code: "invalid_json")
-        }
-        guard case .object(let object) = parsed else {
-            throw GatewayError.badRequest("The request body must be a JSON object.", code: "invalid_json")
-        }
+        let object = try RequestBody.object(body)
         let model: String
         if let pathModel {
             model = pathModel
