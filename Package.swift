@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "TollgateCLI",
             dependencies: [
-                "Gateway", "LocalModels",
+                "Gateway", "LocalModels", "TollgateJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -5,7 +5,7 @@ import Gateway
 struct CheckConfig: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
-        abstract: "Validate config.toml and every policy file; print each problem with file, line and key."
+        abstract: "Validate config.toml, every policy file and the model files they name; print each problem with file, line and key."
     )
 
     @Option(name: .long, help: "Configuration file.")
@@ -14,9 +14,11 @@ struct CheckConfig: AsyncParsableCommand {
     func run() async throws {
         let gatewayConfig = try ConfigLoading.load(path: config)
         let directory = gatewayConfig.resolve(gatewayConfig.server.policiesDir)
-        switch PolicyStore.load(directory: directory, environment: ProcessInfo.processInfo.environment) {
-        case .success(let table):
-            print("ok: \(config) and \(directory) (\(table.routes.count) routes, \(table.backends.count) backends)")
+        switch PolicyStore.check(directory: directory, environment: ProcessInfo.processInfo.environment) {
+        case .success(let (table, models)):
+            print(
+                "ok: \(config) and \(directory) (\(table.routes.count) routes, \(table.backends.count) backends, "
+                    + "\(models) forest model\(models == 1 ? "" : "s") loaded)")
         case .failure(let errors):
             ConfigLoading.printProblems(errors)
             throw ExitCode(1)

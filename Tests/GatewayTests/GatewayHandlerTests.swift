@@ -39,7 +39,7 @@ import Testing
             let pipeline = InferencePipeline(
                 cache: cache,
                 aliases: aliases,
-                policies: PolicyStore(directory: "/nonexistent", environment: [:], initial: table),
+                policies: try PolicyStore(directory: "/nonexistent", environment: [:], initial: table),
                 upstream: upstream,
                 breakers: CircuitBreakerRegistry(table: table),
                 metrics: GatewayMetrics(),

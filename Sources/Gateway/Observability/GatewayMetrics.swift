@@ -21,6 +21,7 @@ public final class GatewayMetrics: Sendable {
     public let inflight: Gauge
     public let policyReloads: Counter
     public let policyReloadFailures: Counter
+    let tabular: TabularMetrics
 
     struct RequestLabels: Hashable {
         var route: String
@@ -30,6 +31,7 @@ public final class GatewayMetrics: Sendable {
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
+        tabular = TabularMetrics(registry: registry)
         cacheHits = registry.makeCounter(name: "tollgate_cache_hits_total", help: "Responses served from the cache.")
         cacheMisses = registry.makeCounter(
             name: "tollgate_cache_misses_total",

@@ -8,6 +8,12 @@ enum CacheStatus {
         return value
     }
 
+    /// A batch of tabular rows all answered from the cache: each row has its own key, so
+    /// none is named; `ttl` is the shortest left among them.
+    static func rowsHit(ttl: Double, detail: String) -> String {
+        "tollgate; hit; ttl=\(Int(ttl.rounded(.down))); detail=\(detail)"
+    }
+
     /// `fwd` is one of RFC 9211's reasons: `miss`, `request` (client asked to refresh or
     /// not store), `bypass` (the route does not cache).
     static func forward(_ fwd: String, stored: Bool, collapsed: Bool, key: CacheKey?, detail: String? = nil) -> String {

@@ -16,15 +16,7 @@ extension InferencePipeline {
         rawKey knownRawKey: CacheKey?,
         requestID: String
     ) throws(GatewayError) -> InferenceRequest {
-        let parsed: JSONValue
-        do {
-            parsed = try body.withUnsafeReadableBytes { raw throws(JSONParseError) in try JSONParser.parse(raw) }
-        } catch {
-            throw GatewayError.badRequest("Invalid JSON in request body: \(error).", code: "invalid_json")
-        }
-        guard case .object(let object) = parsed else {
-            throw GatewayError.badRequest("The request body must be a JSON object.", code: "invalid_json")
-        }
+        let object = try RequestBody.object(body)
         guard let modelValue = object["model"] else {
             throw GatewayError.badRequest("Missing required parameter: 'model'.", code: "missing_required_parameter", param: "model")
         }

@@ -1,24 +1,41 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import Prometheus
 import Router
 
-/// The routing table in force. A reload parses every policy file first and swaps the table
-/// only when all of them are valid, so a bad edit never interrupts serving.
+/// The routing table in force and the forest models it serves. A reload parses every policy
+/// file and loads every changed model first, and swaps both in only when all of them are
+/// valid, so a bad edit or a broken model file never interrupts serving.
 public final class PolicyStore: Sendable {
     public let directory: String
     private let environment: [String: String]
-    private let current: NIOLockedValueBox<RoutingTable>
+    private let current: NIOLockedValueBox<Snapshot>
     private let onReload: NIOLockedValueBox<[@Sendable (RoutingTable) -> Void]>
+    private let tabularMetrics: TabularMetrics
+    private let reloading = NIOLock()
 
-    public init(directory: String, environment: [String: String], initial: RoutingTable) {
-        self.directory = directory
-        self.environment = environment
-        self.current = NIOLockedValueBox(initial)
-        self.onReload = NIOLockedValueBox([])
+    struct Snapshot {
+        var table: RoutingTable
+        var forests: ForestCatalog
     }
 
-    public var table: RoutingTable { current.withLockedValue { $0 } }
+    /// Loads the models `initial` names; throws `ConfigErrors` if one does not load.
+    init(directory: String, environment: [String: String], initial: RoutingTable,
+         tabularMetrics: TabularMetrics = TabularMetrics(registry: PrometheusCollectorRegistry())) throws {
+        self.directory = directory
+        self.environment = environment
+        self.tabularMetrics = tabularMetrics
+        let forests = try ForestCatalog.load(table: initial, previous: .empty, metrics: tabularMetrics).get()
+        self.current = NIOLockedValueBox(Snapshot(table: initial, forests: forests))
+        self.onReload = NIOLockedValueBox([])
+        Self.markLoaded(forests, replacing: .empty, metrics: tabularMetrics)
+    }
+
+    public var table: RoutingTable { current.withLockedValue { $0.table } }
+    var forests: ForestCatalog { current.withLockedValue { $0.forests } }
+    /// The table and its models, read together.
+    var snapshot: Snapshot { current.withLockedValue { $0 } }
 
     /// Runs after every successful reload (the gateway drops raw-key aliases there).
     public func observeReloads(_ observer: @escaping @Sendable (RoutingTable) -> Void) {
@@ -28,12 +45,52 @@ public final class PolicyStore: Sendable {
     /// Re-reads the folder. On failure the old table stays and the problems are returned.
     @discardableResult
     public func reload() -> Result<RoutingTable, ConfigErrors> {
-        let result = Self.load(directory: directory, environment: environment)
-        if case .success(let table) = result {
-            current.withLockedValue { $0 = table }
-            for observer in onReload.withLockedValue({ $0 }) { observer(table) }
+        // One reload at a time (SIGHUP, the watcher and the admin API can coincide), so each
+        // retires exactly the models the one before it installed.
+        reloading.withLock { reloadLocked() }
+    }
+
+    private func reloadLocked() -> Result<RoutingTable, ConfigErrors> {
+        let table: RoutingTable
+        switch Self.load(directory: directory, environment: environment) {
+        case .success(let loaded): table = loaded
+        case .failure(let errors): return .failure(errors)
         }
-        return result
+        let previous = forests
+        let forests: ForestCatalog
+        switch ForestCatalog.load(table: table, previous: previous, metrics: tabularMetrics) {
+        case .success(let loaded): forests = loaded
+        case .failure(let errors): return .failure(errors)
+        }
+        current.withLockedValue { $0 = Snapshot(table: table, forests: forests) }
+        Self.markLoaded(forests, replacing: previous, metrics: tabularMetrics)
+        for observer in onReload.withLockedValue({ $0 }) { observer(table) }
+        return .success(table)
+    }
+
+    /// Models replaced or dropped finish what they hold and stop; the gauge follows.
+    private static func markLoaded(_ forests: ForestCatalog, replacing previous: ForestCatalog, metrics: TabularMetrics) {
+        for old in previous.retired(by: forests) {
+            old.batcher.retire()
+            metrics.modelLoaded(backend: old.backend, format: old.format.rawValue, version: old.version).set(to: 0)
+        }
+        for served in forests.forests.values {
+            metrics.modelLoaded(backend: served.backend, format: served.format.rawValue, version: served.version).set(to: 1)
+        }
+    }
+
+    /// `check-config`: the policies and every model file they name, loaded and validated.
+    public static func check(directory: String, environment: [String: String]) -> Result<(RoutingTable, models: Int), ConfigErrors> {
+        switch load(directory: directory, environment: environment) {
+        case .failure(let errors):
+            return .failure(errors)
+        case .success(let table):
+            let metrics = TabularMetrics(registry: PrometheusCollectorRegistry())
+            switch ForestCatalog.load(table: table, previous: .empty, metrics: metrics) {
+            case .failure(let errors): return .failure(errors)
+            case .success(let forests): return .success((table, forests.forests.count))
+            }
+        }
     }
 
     /// Reads and validates every `*.toml` file in `directory`, in name order.
@@ -87,6 +144,10 @@ public final class PolicyStore: Sendable {
             let size = (attributes?[.size] as? NSNumber)?.intValue ?? -1
             let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
             parts.append("\(name):\(size):\(modified)")
+        }
+        // Model files too: replacing one hot-swaps it.
+        for loaded in forests.fingerprints {
+            parts.append(FileFingerprint(path: loaded.path).description)
         }
         return parts.joined(separator: "|")
     }

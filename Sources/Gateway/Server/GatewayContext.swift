@@ -6,6 +6,7 @@ import Synchronization
 /// State shared by every data-plane connection.
 final class GatewayContext: Sendable {
     let pipeline: InferencePipeline
+    let tabular: TabularPipeline
     let metrics: GatewayMetrics
     let accessLog: AccessLog
     let maxBodyBytes: Int
@@ -18,6 +19,9 @@ final class GatewayContext: Sendable {
 
     init(pipeline: InferencePipeline, metrics: GatewayMetrics, accessLog: AccessLog, server: ServerConfig) {
         self.pipeline = pipeline
+        self.tabular = TabularPipeline(
+            cache: pipeline.cache, policies: pipeline.policies, metrics: metrics.tabular,
+            defaultTTLSeconds: pipeline.defaultTTLSeconds)
         self.metrics = metrics
         self.accessLog = accessLog
         self.maxBodyBytes = server.maxBodyBytes

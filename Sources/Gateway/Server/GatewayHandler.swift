@@ -215,27 +215,82 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             startAsync(context: context) { pipeline, sink in await pipeline.listModels(sink: sink) }
         case "/v1/predict":
-            respond(
-                error: .notFound("No tabular models are configured on this gateway.", code: "model_not_found")
-            )
+            guard head.method == .POST else {
+                return respond(error: .methodNotAllowed(head.method, path: path, allowed: "POST"))
+            }
+            handlePredict(pathModel: nil, version: nil, head: head, context: context)
+        case "/v1/feedback":
+            guard head.method == .POST else {
+                return respond(error: .methodNotAllowed(head.method, path: path, allowed: "POST"))
+            }
+            do {
+                respondJSON(bytes: try shared.tabular.feedback(body: body))
+            } catch {
+                respond(error: error)
+            }
         default:
-            if path.hasPrefix("/v2/models") {
-                respond(error: .notFound("No tabular models are configured on this gateway.", code: "model_not_found"))
+            if let v2 = V2Path(path) {
+                handleV2(v2, head: head, context: context)
             } else {
                 respond(error: .notFound("Unknown path \(path).", code: "unknown_url"))
             }
         }
     }
 
+    // MARK: Tabular models
+
+    private func handleV2(_ v2: V2Path, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let path = current.path
+        switch v2 {
+        case .server:
+            guard head.method == .GET else { return respond(error: .methodNotAllowed(head.method, path: path, allowed: "GET")) }
+            respondJSON(#"{"name":"tollgate","version":"\#(TollgateVersion.current)","extensions":[]}"#)
+        case .model(let name, let version, let action):
+            current.outcome.model = name
+            if action == .infer {
+                guard head.method == .POST else {
+                    return respond(error: .methodNotAllowed(head.method, path: path, allowed: "POST"))
+                }
+                return handlePredict(pathModel: name, version: version, head: head, context: context)
+            }
+            guard head.method == .GET || head.method == .HEAD else {
+                return respond(error: .methodNotAllowed(head.method, path: path, allowed: "GET"))
+            }
+            do {
+                let (served, route) = try shared.tabular.resolve(model: name, version: version)
+                current.outcome.route = route.name
+                if action == .ready {
+                    respondJSON(#"{"name":\#(JSONText.quoted(name)),"ready":true}"#)
+                } else {
+                    respondJSON(bytes: V2Response.metadata(served, model: name))
+                }
+            } catch {
+                respond(error: error)
+            }
+        }
+    }
+
+    private func handlePredict(pathModel: String?, version: String?, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let tenant = tenant(for: head)
+        current.outcome.tenant = tenant
+        let directives = head.headers.first(name: "cache-control").map(CacheDirectives.init(header:)) ?? .none
+        let job: TabularPipeline.Job
+        do {
+            job = try shared.tabular.prepare(
+                body: body, pathModel: pathModel, pathVersion: version, tenant: tenant, directives: directives,
+                requestID: current.requestID)
+        } catch {
+            return respond(error: error)
+        }
+        current.outcome.route = job.route.name
+        current.outcome.model = job.model
+        shared.tabular.serve(job, sink: makeSink(context: context), outcome: current.outcome)
+    }
+
     // MARK: Inference: the hit path stays here
 
     private func handleInference(kind: EndpointKind, path: String, head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let authorization = head.headers.first(name: "authorization")
-        if authorization != lastAuthorization {
-            lastAuthorization = authorization
-            lastTenant = TenantResolver.tenant(authorization: authorization)
-        }
-        let tenant = lastTenant
+        let tenant = tenant(for: head)
         current.outcome.tenant = tenant
         let directives = head.headers.first(name: "cache-control").map(CacheDirectives.init(header:)) ?? .none
         var rawKey: CacheKey?
@@ -286,6 +341,16 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         startAsync(context: context) { [request] pipeline, sink in await pipeline.serveMiss(request, sink: sink) }
     }
 
+    /// Keep-alive clients send the same key on every request: it is hashed once.
+    private func tenant(for head: HTTPRequestHead) -> String {
+        let authorization = head.headers.first(name: "authorization")
+        if authorization != lastAuthorization {
+            lastAuthorization = authorization
+            lastTenant = TenantResolver.tenant(authorization: authorization)
+        }
+        return lastTenant
+    }
+
     private func serveHit(_ entry: CachedResponse, stream: Bool, includeUsage: Bool, now: Double) {
         guard let context else { return }
         shared.metrics.cacheHits.increment()
@@ -328,15 +393,21 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context: ChannelHandlerContext,
         _ work: @escaping @Sendable (InferencePipeline, ChannelResponseSink) async -> Void
     ) {
+        let sink = makeSink(context: context)
+        let pipeline = shared.pipeline
+        missTask = Task { await work(pipeline, sink) }
+    }
+
+    /// A sink for the response now being made, usable from any thread; writes for an earlier
+    /// request (the client moved on or left) are dropped.
+    private func makeSink(context: ChannelHandlerContext) -> ChannelResponseSink {
         state.generation &+= 1
-        let sink = ChannelResponseSink(
+        return ChannelResponseSink(
             handler: NIOLoopBound(self, eventLoop: context.eventLoop),
             eventLoop: context.eventLoop,
             allocator: context.channel.allocator,
             generation: state.generation
         )
-        let pipeline = shared.pipeline
-        missTask = Task { await work(pipeline, sink) }
     }
 
     // MARK: Writing (called on the event loop, directly or through the sink)
@@ -430,8 +501,12 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func respondJSON(_ text: String) {
+        respondJSON(bytes: Array(text.utf8))
+    }
+
+    private func respondJSON(bytes: [UInt8]) {
         var buffer = ByteBuffer()
-        buffer.writeString(text)
+        buffer.writeBytes(bytes)
         let headers = ResponseRenderer.headers(contentType: "application/json", length: buffer.readableBytes, extra: [])
         writeResponse(status: .ok, headers: headers, body: buffer, outcome: current.outcome)
     }

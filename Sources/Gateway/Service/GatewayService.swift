@@ -15,6 +15,7 @@ public final class GatewayService: Service, Sendable {
     private let environment: [String: String]
     private let logger: Logger
     private let policies: PolicyStore
+    private let metrics: GatewayMetrics
 
     /// Loads and validates the policies; throws `ConfigErrors` if they are bad.
     public init(config: GatewayConfig, environment: [String: String], logger: Logger) throws {
@@ -22,9 +23,12 @@ public final class GatewayService: Service, Sendable {
         self.environment = environment
         self.logger = logger
         let directory = config.resolve(config.server.policiesDir)
+        let metrics = GatewayMetrics()
+        self.metrics = metrics
         switch PolicyStore.load(directory: directory, environment: environment) {
         case .success(let table):
-            policies = PolicyStore(directory: directory, environment: environment, initial: table)
+            policies = try PolicyStore(
+                directory: directory, environment: environment, initial: table, tabularMetrics: metrics.tabular)
         case .failure(let errors):
             throw errors
         }
@@ -35,7 +39,7 @@ public final class GatewayService: Service, Sendable {
         let threads = group.makeIterator().reduce(0) { count, _ in count + 1 }
         let threadPool = NIOThreadPool(numberOfThreads: 2)
         threadPool.start()
-        let metrics = GatewayMetrics()
+        let metrics = self.metrics
         let accessLog = AccessLog(enabled: config.log.accessLog)
         let upstream = UpstreamClient(eventLoopGroup: group)
         let aliases = RawKeyAliases()

@@ -1,0 +1,4 @@
+/// The version Tollgate reports (`GET /v2`, `tollgate --version`).
+public enum TollgateVersion {
+    public static let current = "0.3.0"
+}

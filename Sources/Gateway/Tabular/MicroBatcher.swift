@@ -1,0 +1,152 @@
+import Dispatch
+import Foundation
+import LocalModels
+
+/// Feeds one model: rows from concurrent requests queue here and are evaluated together on
+/// the model's own thread, never on an event loop.
+///
+/// Batching is opportunistic. A request that finds the engine idle is evaluated at once, so
+/// a lone client pays no wait. Requests that arrive while a batch runs queue up and go
+/// together in the next one. Only while that happens (the last batch held more than one
+/// request) does the engine linger up to `maxWait` for more rows before starting a batch
+/// that is not full: under concurrency the wait buys throughput, alone it would only add
+/// latency.
+final class MicroBatcher: @unchecked Sendable {
+    typealias Completion = @Sendable (_ batch: ForestBatch, _ rows: Range<Int>) -> Void
+
+    struct Overloaded: Error {
+        var queuedRows: Int
+    }
+
+    private struct Job {
+        var rows: [Double]
+        var rowCount: Int
+        var completion: Completion
+    }
+
+    let name: String
+    let forest: CompiledForest
+    let maxWait: TimeInterval
+    let maxBatchRows: Int
+    /// Beyond this many waiting rows a submission is refused (the gateway answers 503).
+    let maxQueuedRows: Int
+    private let metrics: TabularMetrics.Engine
+
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var queue: [Job] = []
+    private var queuedRows = 0
+    private var firstQueuedAt = Date.distantPast
+    private var lastBatchJobs = 0
+    private var started = false
+    private var retired = false
+    private var stopped = false
+
+    init(name: String, forest: CompiledForest, maxWaitMicros: Int, maxBatchRows: Int, metrics: TabularMetrics.Engine) {
+        self.name = name
+        self.forest = forest
+        self.maxWait = TimeInterval(maxWaitMicros) / 1e6
+        self.maxBatchRows = max(1, maxBatchRows)
+        self.maxQueuedRows = max(100_000, 64 * self.maxBatchRows)
+        self.metrics = metrics
+    }
+
+    /// Queues `rowCount` rows (row-major, `featureCount` wide); `completion` runs on the
+    /// engine thread with the batch that holds them and their range in it.
+    func submit(rows: [Double], rowCount: Int, completion: @escaping Completion) throws(Overloaded) {
+        precondition(rows.count == rowCount * forest.featureCount)
+        condition.lock()
+        if stopped {
+            // Retired and drained: a request that picked this model just before the swap.
+            condition.unlock()
+            let batch = forest.predict(rows: rows, rowCount: rowCount, threads: 2)
+            completion(batch, 0..<rowCount)
+            return
+        }
+        guard queuedRows + rowCount <= maxQueuedRows || queue.isEmpty else {
+            let queued = queuedRows
+            condition.unlock()
+            throw Overloaded(queuedRows: queued)
+        }
+        if queue.isEmpty { firstQueuedAt = Date() }
+        queue.append(Job(rows: rows, rowCount: rowCount, completion: completion))
+        queuedRows += rowCount
+        metrics.queuedRows.set(Int64(queuedRows))
+        if !started {
+            started = true
+            let thread = Thread { [self] in run() }
+            thread.name = "tollgate-forest-\(name)"
+            thread.start()
+        }
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Stops the thread once the queue is empty. Later submissions run on the caller.
+    func retire() {
+        condition.lock()
+        retired = true
+        if !started { stopped = true }
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func run() {
+        while let jobs = nextBatch() {
+            evaluate(jobs)
+        }
+    }
+
+    /// Waits for work, lingers when it pays, and takes up to `maxBatchRows` rows (at least
+    /// one job, however large). Nil once retired with nothing left.
+    private func nextBatch() -> [Job]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty {
+            if retired {
+                stopped = true
+                return nil
+            }
+            condition.wait()
+        }
+        if lastBatchJobs > 1, maxWait > 0 {
+            let deadline = firstQueuedAt.addingTimeInterval(maxWait)
+            while queuedRows < maxBatchRows, !retired, Date() < deadline {
+                _ = condition.wait(until: deadline)
+            }
+        }
+        var taken: [Job] = []
+        var rows = 0
+        while let job = queue.first, taken.isEmpty || rows + job.rowCount <= maxBatchRows {
+            taken.append(queue.removeFirst())
+            rows += job.rowCount
+        }
+        queuedRows -= rows
+        if !queue.isEmpty { firstQueuedAt = Date() }
+        lastBatchJobs = taken.count
+        metrics.queuedRows.set(Int64(queuedRows))
+        return taken
+    }
+
+    private func evaluate(_ jobs: [Job]) {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let rowCount = jobs.reduce(0) { $0 + $1.rowCount }
+        let rows: [Double]
+        if jobs.count == 1 {
+            rows = jobs[0].rows
+        } else {
+            var combined: [Double] = []
+            combined.reserveCapacity(rowCount * forest.featureCount)
+            for job in jobs { combined.append(contentsOf: job.rows) }
+            rows = combined
+        }
+        let batch = forest.predict(rows: rows, rowCount: rowCount, threads: 2)
+        let elapsed = DispatchTime.now().uptimeNanoseconds - started
+        metrics.recordBatch(rows: rowCount, requests: jobs.count, nanoseconds: elapsed)
+        var offset = 0
+        for job in jobs {
+            job.completion(batch, offset..<(offset + job.rowCount))
+            offset += job.rowCount
+        }
+    }
+}
