@@ -78,7 +78,9 @@ def tabular(request, tmp_path_factory, tollgate_bin):
     policies = []
     for name in CASES:
         case = fixture(name)
-        policies.append(forest_backend(name.replace("_", "-"), case["path"]))
+        # xgb_binary_nan always goes through the engine thread, so batching can be seen.
+        options = {"inline_max_us": 0} if name == "xgb_binary_nan" else {}
+        policies.append(forest_backend(name.replace("_", "-"), case["path"], **options))
         policies.append(predict_route(name, [name], [name.replace("_", "-")]))
     return module_gateway(request, tmp_path_factory, tollgate_bin, policies={"20-forest.toml": "\n".join(policies)})
 

@@ -5,7 +5,8 @@ import NIOCore
 /// `POST /v1/feedback` can be scored, and keeps a rolling accuracy (classifiers) or mean
 /// absolute error (regressors) per model over the latest `window` scored rows.
 ///
-/// Bounded by rows: the oldest requests are forgotten first once `capacityRows` is passed.
+/// Bounded by rows and by requests: the oldest requests are forgotten first once either
+/// bound is passed (a request costs about 300 bytes here beyond its 8 bytes a row).
 final class FeedbackLog: Sendable {
     /// One request's predictions.
     struct Record: Sendable {
@@ -75,11 +76,13 @@ final class FeedbackLog: Sendable {
     }
 
     let capacityRows: Int
+    let capacityRequests: Int
     let window: Int
     private let state = NIOLockedValueBox(State())
 
-    init(capacityRows: Int = 1_000_000, window: Int = 1000) {
+    init(capacityRows: Int = 1_000_000, capacityRequests: Int = 100_000, window: Int = 1000) {
         self.capacityRows = capacityRows
+        self.capacityRequests = capacityRequests
         self.window = window
     }
 
@@ -92,7 +95,7 @@ final class FeedbackLog: Sendable {
             }
             state.scored[predictionID] = [Bool](repeating: false, count: record.predictions.count)
             state.rows += record.predictions.count
-            while state.rows > capacityRows, let oldest = state.order.popFirst() {
+            while state.rows > capacityRows || state.order.count > capacityRequests, let oldest = state.order.popFirst() {
                 state.rows -= state.records.removeValue(forKey: oldest)?.predictions.count ?? 0
                 state.scored[oldest] = nil
             }

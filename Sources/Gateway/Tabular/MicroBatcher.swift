@@ -11,6 +11,11 @@ import LocalModels
 /// request) does the engine linger up to `maxWait` for more rows before starting a batch
 /// that is not full: under concurrency the wait buys throughput, alone it would only add
 /// latency.
+///
+/// Work that is cheaper than the trip (a row or two of a small model, as measured at load)
+/// runs on the submitting thread, an event loop, when the engine is idle: evaluating it costs
+/// less than parsing its JSON did, and less than waking the engine thread and waking the loop
+/// again. Anything larger, or anything while the engine is busy, queues.
 final class MicroBatcher: @unchecked Sendable {
     typealias Completion = @Sendable (_ batch: ForestBatch, _ rows: Range<Int>) -> Void
 
@@ -31,6 +36,10 @@ final class MicroBatcher: @unchecked Sendable {
     /// Beyond this many waiting rows a submission is refused (the gateway answers 503).
     let maxQueuedRows: Int
     private let metrics: TabularMetrics.Engine
+    /// Rows estimated at most this long together run inline; see the type's comment.
+    let inlineMaxNanoseconds: UInt64
+    /// One row's evaluation time, measured at load (the fastest of a few runs).
+    let rowNanoseconds: UInt64
 
     // Guarded by `condition`.
     private let condition = NSCondition()
@@ -40,11 +49,18 @@ final class MicroBatcher: @unchecked Sendable {
     private var lastBatchJobs = 0
     private var started = false
     private var retired = false
+    /// The engine thread is evaluating a batch.
+    private var busy = false
     private var stopped = false
 
-    init(name: String, forest: CompiledForest, maxWaitMicros: Int, maxBatchRows: Int, metrics: TabularMetrics.Engine) {
+    init(
+        name: String, forest: CompiledForest, maxWaitMicros: Int, maxBatchRows: Int, inlineMaxNanoseconds: UInt64,
+        metrics: TabularMetrics.Engine
+    ) {
         self.name = name
         self.forest = forest
+        self.inlineMaxNanoseconds = inlineMaxNanoseconds
+        self.rowNanoseconds = inlineMaxNanoseconds > 0 ? Self.measureRow(forest) : .max
         self.maxWait = TimeInterval(maxWaitMicros) / 1e6
         self.maxBatchRows = max(1, maxBatchRows)
         self.maxQueuedRows = max(100_000, 64 * self.maxBatchRows)
@@ -56,6 +72,16 @@ final class MicroBatcher: @unchecked Sendable {
     func submit(rows: [Double], rowCount: Int, completion: @escaping Completion) throws(Overloaded) {
         precondition(rows.count == rowCount * forest.featureCount)
         condition.lock()
+        if rowCount <= 64, UInt64(rowCount).multipliedReportingOverflow(by: rowNanoseconds).partialValue <= inlineMaxNanoseconds,
+            queue.isEmpty, !busy
+        {
+            condition.unlock()
+            let started = DispatchTime.now().uptimeNanoseconds
+            let batch = forest.predict(rows: rows, rowCount: rowCount, threads: 1)
+            metrics.recordBatch(rows: rowCount, requests: 1, nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
+            completion(batch, 0..<rowCount)
+            return
+        }
         if stopped {
             // Retired and drained: a request that picked this model just before the swap.
             condition.unlock()
@@ -94,7 +120,22 @@ final class MicroBatcher: @unchecked Sendable {
     private func run() {
         while let jobs = nextBatch() {
             evaluate(jobs)
+            condition.lock()
+            busy = false
+            condition.unlock()
         }
+    }
+
+    /// The fastest of a few single-row evaluations of a row of zeros.
+    private static func measureRow(_ forest: CompiledForest) -> UInt64 {
+        let row = [Double](repeating: 0, count: forest.featureCount)
+        var best = UInt64.max
+        for _ in 0..<8 {
+            let started = DispatchTime.now().uptimeNanoseconds
+            _ = forest.predict(row: row)
+            best = min(best, DispatchTime.now().uptimeNanoseconds - started)
+        }
+        return max(best, 1)
     }
 
     /// Waits for work, lingers when it pays, and takes up to `maxBatchRows` rows (at least
@@ -124,6 +165,7 @@ final class MicroBatcher: @unchecked Sendable {
         queuedRows -= rows
         if !queue.isEmpty { firstQueuedAt = Date() }
         lastBatchJobs = taken.count
+        busy = true
         metrics.queuedRows.set(Int64(queuedRows))
         return taken
     }

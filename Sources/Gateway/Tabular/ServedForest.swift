@@ -58,6 +58,7 @@ final class ServedForest: Sendable {
         self.batcher = MicroBatcher(
             name: backend, forest: forest,
             maxWaitMicros: spec.batchWaitMicros, maxBatchRows: spec.maxBatchRows,
+            inlineMaxNanoseconds: UInt64(spec.inlineMaxMicros) * 1000,
             metrics: metrics.engine(backend: backend)
         )
     }

@@ -30,7 +30,7 @@ extension TabularPipeline {
             }
             throw GatewayError.notFound(
                 "No prediction with id \(outcome.unknown.first ?? "?") is known (ids are kept for the latest "
-                    + "\(feedback.capacityRows) rows).",
+                    + "\(feedback.capacityRequests) answers and \(feedback.capacityRows) rows).",
                 code: "prediction_not_found")
         }
         return Self.renderFeedback(outcome)

@@ -6,7 +6,7 @@ extension PolicyFileReader {
 
     static let forestKeys = [
         "type", "file", "format", "feature_names", "class_labels", "version", "price_per_1k_rows",
-        "batch_wait_us", "max_batch_rows",
+        "batch_wait_us", "max_batch_rows", "inline_max_us",
     ]
 
     /// Default prompt prefix hashed by `affinity = "prefix"`: long enough to cover a
@@ -162,6 +162,7 @@ extension PolicyFileReader {
         if let price = table.number("price_per_1k_rows", allowZero: true) { spec.pricePer1kRows = price }
         if let wait = table.integer("batch_wait_us", in: 0...100_000) { spec.batchWaitMicros = wait }
         if let rows = table.integer("max_batch_rows", in: 1...1_000_000) { spec.maxBatchRows = rows }
+        if let inline = table.integer("inline_max_us", in: 0...1_000) { spec.inlineMaxMicros = inline }
         return spec
     }
 

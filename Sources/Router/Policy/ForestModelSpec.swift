@@ -18,6 +18,10 @@ public struct ForestModelSpec: Sendable, Hashable, Encodable {
     public var batchWaitMicros: Int
     /// The most rows evaluated together.
     public var maxBatchRows: Int
+    /// Work estimated to take less than this many microseconds runs on the event loop that
+    /// received it when the engine is idle: for a row or two of a small model the hop to the
+    /// engine thread and back costs more than the evaluation. 0 sends everything to the engine.
+    public var inlineMaxMicros: Int
 
     public init(
         path: String,
@@ -27,7 +31,8 @@ public struct ForestModelSpec: Sendable, Hashable, Encodable {
         version: String = "1",
         pricePer1kRows: Double = 0,
         batchWaitMicros: Int = 200,
-        maxBatchRows: Int = 1024
+        maxBatchRows: Int = 1024,
+        inlineMaxMicros: Int = 10
     ) {
         self.path = path
         self.format = format
@@ -37,6 +42,7 @@ public struct ForestModelSpec: Sendable, Hashable, Encodable {
         self.pricePer1kRows = pricePer1kRows
         self.batchWaitMicros = batchWaitMicros
         self.maxBatchRows = maxBatchRows
+        self.inlineMaxMicros = inlineMaxMicros
     }
 
     enum CodingKeys: String, CodingKey {
@@ -46,5 +52,6 @@ public struct ForestModelSpec: Sendable, Hashable, Encodable {
         case pricePer1kRows = "price_per_1k_rows"
         case batchWaitMicros = "batch_wait_us"
         case maxBatchRows = "max_batch_rows"
+        case inlineMaxMicros = "inline_max_us"
     }
 }

@@ -1,4 +1,7 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import LocalModels
 import Synchronization
@@ -53,6 +56,32 @@ import Testing
             #expect(answer.labels == [label])
             #expect(answer.values == probabilities)
         }
+    }
+
+    @Test func cheapWorkRunsOnTheCallerOnlyWhileTheEngineIsIdle() throws {
+        let inline = TabularFixtures.served(inlineMaxMicros: 1000).batcher
+        let caller = pthread_self()
+        let ranOn = Mutex<[Bool]>([])
+        try inline.submit(rows: [1, 2], rowCount: 1) { _, _ in ranOn.withLock { $0.append(pthread_equal(pthread_self(), caller) != 0) } }
+        #expect(ranOn.withLock { $0 } == [true], "an idle engine lets one cheap row run inline")
+
+        // Block the engine with a job too large to run inline; a cheap row must then queue.
+        let engineBusy = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let done = DispatchSemaphore(value: 0)
+        try inline.submit(rows: [Double](repeating: 1, count: 2 * 100), rowCount: 100) { _, _ in
+            engineBusy.signal()
+            release.wait()
+        }
+        engineBusy.wait()
+        try inline.submit(rows: [3, 4], rowCount: 1) { _, _ in
+            ranOn.withLock { $0.append(pthread_equal(pthread_self(), caller) != 0) }
+            done.signal()
+        }
+        #expect(ranOn.withLock { $0 }.count == 1, "queued behind the busy engine, not run inline")
+        release.signal()
+        done.wait()
+        #expect(ranOn.withLock { $0 } == [true, false])
     }
 
     @Test func aFullQueueRefusesMoreRowsAndARetiredBatcherRunsInline() throws {

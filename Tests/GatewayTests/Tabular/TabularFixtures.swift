@@ -43,11 +43,12 @@ enum TabularFixtures {
     static func served(
         _ model: ForestModel = classifierModel(), backend: String = "toy", featureNames: [String]? = ["x", "y"],
         classLabels: [ClassLabel]? = [.name("low"), .name("mid"), .name("high")], version: String = "1",
-        batchWaitMicros: Int = 200, maxBatchRows: Int = 1024
+        batchWaitMicros: Int = 200, maxBatchRows: Int = 1024, inlineMaxMicros: Int = 0
     ) -> ServedForest {
         var spec = ForestModelSpec(path: "/nonexistent/\(backend).onnx", version: version)
         spec.batchWaitMicros = batchWaitMicros
         spec.maxBatchRows = maxBatchRows
+        spec.inlineMaxMicros = inlineMaxMicros
         return ServedForest(
             backend: backend, spec: spec, model: model,
             identity: CacheKey(words: (UInt64(backend.utf8.count), 2, 3, 4)),
