@@ -83,15 +83,14 @@ enum PredictInput {
     }
 
     /// A feature value: a JSON number, or null for a missing one.
-    static func number(_ value: JSONValue, at path: String) throws(GatewayError) -> Double {
+    static func number(_ value: JSONValue, at path: @autoclosure () -> String) throws(GatewayError) -> Double {
+        // The path is only built for an error: this runs for every cell of every row.
+        if case .number(let lexeme) = value, let number = Double(lexeme) { return number }
+        if case .null = value { return .nan }
+        let path = path()
         switch value {
-        case .number(let lexeme):
-            guard let number = Double(lexeme) else {
-                throw GatewayError.badRequest("\(path) is not a representable number.", code: "invalid_value", param: path)
-            }
-            return number
-        case .null:
-            return .nan
+        case .number:
+            throw GatewayError.badRequest("\(path) is not a representable number.", code: "invalid_value", param: path)
         case .string(let text):
             throw GatewayError.badRequest(
                 "\(path) is the string \(JSONText.quoted(String(text.prefix(40)))); features must be numbers (null for missing).",
