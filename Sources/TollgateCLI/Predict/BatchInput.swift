@@ -48,15 +48,21 @@ final class BatchInput {
         var rows = 0
         while rows < limit {
             switch source {
-            case .csv(let reader):
-                let record: [String]?
-                do {
-                    record = try reader.next()
-                } catch {
-                    throw Failure(description: error.description)
+            case .csv(var reader):
+                // Taken out of the enum so it is uniquely referenced while it reads.
+                source = .rows([], next: 0)
+                defer { source = .csv(reader) }
+                while rows < limit {
+                    let found: Bool
+                    do {
+                        found = try reader.next()
+                    } catch {
+                        throw Failure(description: error.description)
+                    }
+                    guard found else { return values }
+                    if try appendCSV(reader, to: &values) { rows += 1 }
                 }
-                guard let record else { return values }
-                if try appendCSV(record, line: reader.line, to: &values) { rows += 1 }
+                return values
             case .rows(let items, let index):
                 guard index < items.count else { return values }
                 source = .rows(items, next: index + 1)
@@ -68,11 +74,12 @@ final class BatchInput {
     }
 
     /// Returns false for a header record.
-    private func appendCSV(_ record: [String], line: Int, to values: inout [Double]) throws(Failure) -> Bool {
+    private func appendCSV(_ record: CSVRecordReader, to values: inout [Double]) throws(Failure) -> Bool {
+        let line = record.line
         if columns == nil {
-            let isHeader = record.contains { Self.number($0) == nil }
+            let isHeader = (0..<record.count).contains { record.number($0) == nil }
             if isHeader {
-                columns = try headerColumns(record, line: line)
+                columns = try headerColumns((0..<record.count).map(record.string), line: line)
                 return false
             }
             guard record.count == featureCount else {
@@ -87,9 +94,9 @@ final class BatchInput {
             guard column < record.count else {
                 throw Failure(description: "\(path):\(line): \(record.count) columns, expected at least \(column + 1)")
             }
-            guard let value = Self.number(record[column]) else {
+            guard let value = record.number(column) else {
                 let name = featureNames?[feature] ?? "feature \(feature)"
-                throw Failure(description: "\(path):\(line): \(name): '\(record[column].prefix(40))' is not a number")
+                throw Failure(description: "\(path):\(line): \(name): '\(record.string(column).prefix(40))' is not a number")
             }
             values.append(value)
         }
