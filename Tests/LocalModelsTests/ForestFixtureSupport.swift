@@ -101,6 +101,27 @@ struct ForestFixture: Sendable, CustomStringConvertible {
         return problems
     }
 
+    /// Mismatches through every evaluation path: the reference walk, the compiled kernel row
+    /// by row, and one batch with enough copies of the rows to cross the parallel threshold,
+    /// so that two threads split it (its first and last copies are checked).
+    func mismatchesOnEveryPath(_ model: ForestModel) -> [String] {
+        let reference = ReferenceEvaluator(model: model)
+        var problems = mismatches { reference.predict(row: $0) }.map { "reference: " + $0 }
+        let compiled = CompiledForest(model)
+        problems += mismatches { compiled.predict(row: $0) }.map { "compiled row: " + $0 }
+        let copies = CompiledForest.parallelThreshold / inputs.count + 1
+        let rows = Array(repeating: inputs, count: copies).flatMap { $0 }
+        let batch = compiled.predict(rows: rows.flatMap { $0 }, rowCount: rows.count, threads: 2)
+        for copy in [0, copies - 1] {
+            var row = copy * inputs.count
+            problems += mismatches { _ in
+                defer { row += 1 }
+                return compiled.prediction(batch, at: row)
+            }.map { "compiled batch copy \(copy): " + $0 }
+        }
+        return problems
+    }
+
     private func close(_ actual: [Double], _ expected: [Double], _ tolerance: Double) -> Bool {
         actual.count == expected.count && zip(actual, expected).allSatisfy { abs($0 - $1) <= tolerance }
     }

@@ -19,31 +19,15 @@ import TollgateJSON
     }
 
     @Test(arguments: fixtures)
-    func matchesOnnxruntimeThroughTheReferenceEvaluator(_ fixture: ForestFixture) throws {
+    func matchesOnnxruntimeOnEveryPath(_ fixture: ForestFixture) throws {
         let model = try Self.load(fixture)
         #expect(model.featureCount == fixture.featureCount)
         #expect(model.inputName == "input")
         if fixture.isClassifier, case .classification(let labels, _) = model.head {
             #expect(labels.matches(fixture.classLabels), "labels \(labels), case.json \(fixture.classLabels)")
         }
-        let reference = ReferenceEvaluator(model: model)
-        let problems = fixture.mismatches(tolerance: 1e-6) { reference.predict(row: $0) }
+        let problems = fixture.mismatchesOnEveryPath(model)
         #expect(problems.isEmpty, "\(fixture.name): \(problems.joined(separator: "\n"))")
-    }
-
-    @Test(arguments: fixtures)
-    func matchesOnnxruntimeThroughTheCompiledForest(_ fixture: ForestFixture) throws {
-        let compiled = CompiledForest(try Self.load(fixture))
-        let single = fixture.mismatches(tolerance: 1e-6) { compiled.predict(row: $0) }
-        #expect(single.isEmpty, "\(fixture.name) single rows: \(single.joined(separator: "\n"))")
-
-        let batch = compiled.predict(rows: fixture.inputs.flatMap { $0 }, rowCount: fixture.inputs.count)
-        var row = -1
-        let batched = fixture.mismatches(tolerance: 1e-6) { _ in
-            row += 1
-            return compiled.prediction(batch, at: row)
-        }
-        #expect(batched.isEmpty, "\(fixture.name) batch: \(batched.joined(separator: "\n"))")
     }
 }
 

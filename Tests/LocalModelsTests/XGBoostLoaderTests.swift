@@ -39,24 +39,7 @@ import Testing
     func matchesXGBoost(_ fixture: ForestFixture) throws {
         let model = try Self.load(fixture)
         #expect(model.featureCount == fixture.featureCount)
-        let reference = ReferenceEvaluator(model: model)
-        #expect(fixture.mismatches { reference.predict(row: $0) } == [])
-        let compiled = CompiledForest(model)
-        #expect(fixture.mismatches { compiled.predict(row: $0) } == [])
-
-        // Enough copies of the rows to cross the parallel threshold, so threads split the batch.
-        let copies = CompiledForest.parallelThreshold / fixture.inputs.count + 1
-        let rows = Array(repeating: fixture.inputs, count: copies).flatMap { $0 }
-        let batch = compiled.predict(rows: rows.flatMap { $0 }, rowCount: rows.count, threads: 2)
-        for copy in [0, copies - 1] {
-            var row = copy * fixture.inputs.count
-            #expect(
-                fixture.mismatches { _ in
-                    defer { row += 1 }
-                    return compiled.prediction(batch, at: row)
-                } == []
-            )
-        }
+        #expect(fixture.mismatchesOnEveryPath(model) == [])
     }
 
     /// The margins (`output_margin=True`) are float32 sums; summed in the same order from the
