@@ -14,13 +14,13 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let shared: GatewayContext
+    let shared: GatewayContext
     private var state = ConnectionState()
     private var context: ChannelHandlerContext?
-    private var body = ByteBuffer()
+    private(set) var body = ByteBuffer()
     private var timer = ConnectionTimer()
     private var missTask: Task<Void, Never>?
-    private var current = RequestRecord()
+    var current = RequestRecord()
     /// Keep-alive clients send the same key on every request: hash it once per connection.
     private var lastAuthorization: String?
     private var lastTenant = TenantResolver.anonymous
@@ -237,56 +237,6 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    // MARK: Tabular models
-
-    private func handleV2(_ v2: V2Path, head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let path = current.path
-        switch v2 {
-        case .server:
-            guard head.method == .GET else { return respond(error: .methodNotAllowed(head.method, path: path, allowed: "GET")) }
-            respondJSON(#"{"name":"tollgate","version":"\#(TollgateVersion.current)","extensions":[]}"#)
-        case .model(let name, let version, let action):
-            current.outcome.model = name
-            if action == .infer {
-                guard head.method == .POST else {
-                    return respond(error: .methodNotAllowed(head.method, path: path, allowed: "POST"))
-                }
-                return handlePredict(pathModel: name, version: version, head: head, context: context)
-            }
-            guard head.method == .GET || head.method == .HEAD else {
-                return respond(error: .methodNotAllowed(head.method, path: path, allowed: "GET"))
-            }
-            do {
-                let (served, route) = try shared.tabular.resolve(model: name, version: version)
-                current.outcome.route = route.name
-                if action == .ready {
-                    respondJSON(#"{"name":\#(JSONText.quoted(name)),"ready":true}"#)
-                } else {
-                    respondJSON(bytes: V2Response.metadata(served, model: name))
-                }
-            } catch {
-                respond(error: error)
-            }
-        }
-    }
-
-    private func handlePredict(pathModel: String?, version: String?, head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let tenant = tenant(for: head)
-        current.outcome.tenant = tenant
-        let directives = head.headers.first(name: "cache-control").map(CacheDirectives.init(header:)) ?? .none
-        let job: TabularPipeline.Job
-        do {
-            job = try shared.tabular.prepare(
-                body: body, pathModel: pathModel, pathVersion: version, tenant: tenant, directives: directives,
-                requestID: current.requestID)
-        } catch {
-            return respond(error: error)
-        }
-        current.outcome.route = job.route.name
-        current.outcome.model = job.model
-        shared.tabular.serve(job, sink: makeSink(context: context), outcome: current.outcome)
-    }
-
     // MARK: Inference: the hit path stays here
 
     private func handleInference(kind: EndpointKind, path: String, head: HTTPRequestHead, context: ChannelHandlerContext) {
@@ -342,7 +292,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Keep-alive clients send the same key on every request: it is hashed once.
-    private func tenant(for head: HTTPRequestHead) -> String {
+    func tenant(for head: HTTPRequestHead) -> String {
         let authorization = head.headers.first(name: "authorization")
         if authorization != lastAuthorization {
             lastAuthorization = authorization
@@ -400,7 +350,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// A sink for the response now being made, usable from any thread; writes for an earlier
     /// request (the client moved on or left) are dropped.
-    private func makeSink(context: ChannelHandlerContext) -> ChannelResponseSink {
+    func makeSink(context: ChannelHandlerContext) -> ChannelResponseSink {
         state.generation &+= 1
         return ChannelResponseSink(
             handler: NIOLoopBound(self, eventLoop: context.eventLoop),
@@ -492,7 +442,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func respond(error: GatewayError) {
+    func respond(error: GatewayError) {
         let bodyBytes = error.body
         var buffer = ByteBuffer()
         buffer.writeBytes(bodyBytes)
@@ -500,11 +450,11 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         writeResponse(status: error.status, headers: headers, body: buffer, outcome: current.outcome)
     }
 
-    private func respondJSON(_ text: String) {
+    func respondJSON(_ text: String) {
         respondJSON(bytes: Array(text.utf8))
     }
 
-    private func respondJSON(bytes: [UInt8]) {
+    func respondJSON(bytes: [UInt8]) {
         var buffer = ByteBuffer()
         buffer.writeBytes(bytes)
         let headers = ResponseRenderer.headers(contentType: "application/json", length: buffer.readableBytes, extra: [])
