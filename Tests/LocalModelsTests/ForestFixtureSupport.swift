@@ -127,6 +127,16 @@ struct ForestFixture: Sendable, CustomStringConvertible {
     }
 }
 
+/// The error `load` throws, or nil when it loads: loader tests assert on the message.
+func loadError(_ load: () throws(ForestLoadError) -> ForestModel) -> ForestLoadError? {
+    do {
+        _ = try load()
+        return nil
+    } catch {
+        return error
+    }
+}
+
 enum FixtureError: Error {
     case malformed(String)
 }

@@ -26,12 +26,7 @@ import Testing
     }
 
     static func error(_ bytes: [UInt8], file: String = "hand.txt") -> ForestLoadError? {
-        do {
-            _ = try LightGBMLoader.load(bytes: bytes, file: file)
-            return nil
-        } catch {
-            return error
-        }
+        loadError { () throws(ForestLoadError) in try LightGBMLoader.load(bytes: bytes, file: file) }
     }
 
     @Test func fixturesAreCommitted() {

@@ -23,12 +23,7 @@ import Testing
     }
 
     static func error(_ bytes: [UInt8], file: String = "hand.json") -> ForestLoadError? {
-        do {
-            _ = try XGBoostLoader.load(bytes: bytes, file: file)
-            return nil
-        } catch {
-            return error
-        }
+        loadError { () throws(ForestLoadError) in try XGBoostLoader.load(bytes: bytes, file: file) }
     }
 
     @Test func fixturesAreCommitted() {

@@ -162,4 +162,11 @@ struct NodeAttributes {
             throw fail(name, "has \(values) values, but \(other) has \(count)")
         }
     }
+
+    /// A required INTS attribute with one value per node (`count` of them, as `other` has).
+    func nodeInts(_ name: String, count: Int, like other: String) throws(ForestLoadError) -> [Int64] {
+        let values = try ints(name)
+        try expect(name, values.count, count: count, like: other)
+        return values
+    }
 }

@@ -23,9 +23,7 @@ extension ONNXForestLoader {
         let count = modes.count
         guard count > 0 else { throw attributes.fail("nodes_modes", "is empty: the ensemble has no nodes") }
         func list(_ name: String) throws(ForestLoadError) -> [Int64] {
-            let values = try attributes.ints(name)
-            try attributes.expect(name, values.count, count: count, like: "nodes_modes")
-            return values
+            try attributes.nodeInts(name, count: count, like: "nodes_modes")
         }
         let treeIDs = try list("nodes_treeids")
         let nodeIDs = try list("nodes_nodeids")

@@ -13,9 +13,7 @@ extension ONNXForestLoader {
         else { throw attributes.fail("nodes_modes", "is missing or empty: the ensemble has no nodes") }
         let count = modes.count
         func list(_ name: String) throws(ForestLoadError) -> [Int64] {
-            let values = try attributes.ints(name)
-            try attributes.expect(name, values.count, count: count, like: "nodes_modes")
-            return values
+            try attributes.nodeInts(name, count: count, like: "nodes_modes")
         }
         let featureIDs = try list("nodes_featureids")
         let trueIDs = try list("nodes_truenodeids")
