@@ -34,7 +34,10 @@ let package = Package(
             name: "Router",
             dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]
         ),
-        .target(name: "LocalModels", dependencies: ["TollgateJSON"]),
+        // SIMD kernels for the transformer engine: AVX2/AVX-512 paths chosen at run time, with a
+        // portable fallback, so the binary starts on any x86_64 (no global -mavx2).
+        .target(name: "CTransformerKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "LocalModels", dependencies: ["TollgateJSON", "CTransformerKernels"]),
 
         // I/O: HTTP server, upstream client, admin API, configuration.
         .target(

@@ -18,7 +18,7 @@ struct CheckConfig: AsyncParsableCommand {
         case .success(let (table, models)):
             print(
                 "ok: \(config) and \(directory) (\(table.routes.count) routes, \(table.backends.count) backends, "
-                    + "\(models) forest model\(models == 1 ? "" : "s") loaded)")
+                    + "\(models) model\(models == 1 ? "" : "s") loaded)")
         case .failure(let errors):
             ConfigLoading.printProblems(errors)
             throw ExitCode(1)

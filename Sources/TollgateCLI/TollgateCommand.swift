@@ -5,7 +5,10 @@ struct Tollgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tollgate",
         abstract: "A response-caching gateway for machine-learning inference.",
-        subcommands: [Serve.self, CheckConfig.self, CacheCommand.self, PoliciesCommand.self, PredictCommand.self, BenchCommand.self],
+        subcommands: [
+            Serve.self, CheckConfig.self, CacheCommand.self, PoliciesCommand.self, PredictCommand.self, TokenizeCommand.self,
+            GenerateCommand.self, BenchCommand.self,
+        ],
         defaultSubcommand: Serve.self
     )
 }

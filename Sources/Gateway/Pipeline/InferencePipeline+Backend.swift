@@ -34,7 +34,7 @@ extension InferencePipeline {
         return .success(entry, stored: true, backend: backend)
     }
 
-    private enum AttemptOutcome {
+    enum AttemptOutcome {
         /// A final answer (success, or a failure after the stream had started).
         case done(FlightResult)
         /// Failed before anything reached clients: retry, fall back, or give up with this.
@@ -52,12 +52,17 @@ extension InferencePipeline {
             backend: "-"
         )
 
+        var unconfigured: [String] = []
         for (index, attempt) in plan.enumerated() {
             let backend = attempt.backend
             let isLast = index == plan.count - 1
             // An unconfigured backend or an open circuit is skipped whatever `fallback_on` says.
             if let reason = backend.unconfiguredReason {
-                last = .failed(.unavailable(reason, code: "upstream_not_configured"), backend: backend.name)
+                // When nothing on the route is configured, the answer names every variable to set.
+                unconfigured.append(reason)
+                let message = unconfigured.count == 1
+                    ? reason : "No backend is configured for route '\(route.name)': " + unconfigured.joined(separator: "; or ")
+                last = .failed(.unavailable(message, code: "upstream_not_configured"), backend: backend.name)
                 continue
             }
             let breakerKey = attempt.replica
@@ -117,6 +122,11 @@ extension InferencePipeline {
         routeDeadline: NIODeadline
     ) async -> AttemptOutcome {
         let backend = attempt.backend
+        if backend.type == .gguf {
+            let routeLeft = Double((routeDeadline - NIODeadline.now()).nanoseconds) / 1e9
+            let seconds = max(0, min(backend.timeoutSeconds, routeLeft))
+            return await attemptLocal(backend, flight: flight, streaming: wantsStream, request: request, timeoutSeconds: seconds)
+        }
         let deadline = min(routeDeadline, NIODeadline.now() + .milliseconds(Int64(backend.timeoutSeconds * 1000)))
         let streaming = wantsStream && request.kind.canStream
         let body = upstreamBody(for: request, backend: backend, streaming: streaming)
@@ -178,7 +188,7 @@ extension InferencePipeline {
         }
     }
 
-    private func makeEntry(
+    func makeEntry(
         request: InferenceRequest,
         body: [UInt8],
         events: [[UInt8]]?,

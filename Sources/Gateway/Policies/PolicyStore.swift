@@ -13,27 +13,35 @@ public final class PolicyStore: Sendable {
     private let current: NIOLockedValueBox<Snapshot>
     private let onReload: NIOLockedValueBox<[@Sendable (RoutingTable) -> Void]>
     private let tabularMetrics: TabularMetrics
+    private let logger: Logger
     private let reloading = NIOLock()
 
     struct Snapshot {
         var table: RoutingTable
         var forests: ForestCatalog
+        var languageModels: LanguageModelCatalog
     }
 
-    /// Loads the models `initial` names; throws `ConfigErrors` if one does not load.
+    /// Loads the models `initial` names; throws `ConfigErrors` if a forest does not load (a
+    /// language model that does not load leaves its backend unavailable and is logged).
     init(directory: String, environment: [String: String], initial: RoutingTable,
-         tabularMetrics: TabularMetrics = TabularMetrics(registry: PrometheusCollectorRegistry())) throws {
+         tabularMetrics: TabularMetrics = TabularMetrics(registry: PrometheusCollectorRegistry()),
+         logger: Logger = Logger(label: "tollgate.policies", factory: { _ in SwiftLogNoOpLogHandler() })) throws {
         self.directory = directory
         self.environment = environment
         self.tabularMetrics = tabularMetrics
+        self.logger = logger
         let forests = try ForestCatalog.load(table: initial, previous: .empty, metrics: tabularMetrics).get()
-        self.current = NIOLockedValueBox(Snapshot(table: initial, forests: forests))
+        let languageModels = LanguageModelCatalog.load(
+            table: initial, previous: .empty, registry: tabularMetrics.registry, logger: logger)
+        self.current = NIOLockedValueBox(Snapshot(table: initial, forests: forests, languageModels: languageModels))
         self.onReload = NIOLockedValueBox([])
         Self.markLoaded(forests, replacing: .empty, metrics: tabularMetrics)
     }
 
     public var table: RoutingTable { current.withLockedValue { $0.table } }
     var forests: ForestCatalog { current.withLockedValue { $0.forests } }
+    var languageModels: LanguageModelCatalog { current.withLockedValue { $0.languageModels } }
     /// The table and its models, read together.
     var snapshot: Snapshot { current.withLockedValue { $0 } }
 
@@ -56,14 +64,17 @@ public final class PolicyStore: Sendable {
         case .success(let loaded): table = loaded
         case .failure(let errors): return .failure(errors)
         }
-        let previous = forests
+        let previous = snapshot
         let forests: ForestCatalog
-        switch ForestCatalog.load(table: table, previous: previous, metrics: tabularMetrics) {
+        switch ForestCatalog.load(table: table, previous: previous.forests, metrics: tabularMetrics) {
         case .success(let loaded): forests = loaded
         case .failure(let errors): return .failure(errors)
         }
-        current.withLockedValue { $0 = Snapshot(table: table, forests: forests) }
-        Self.markLoaded(forests, replacing: previous, metrics: tabularMetrics)
+        let languageModels = LanguageModelCatalog.load(
+            table: table, previous: previous.languageModels, registry: tabularMetrics.registry, logger: logger)
+        current.withLockedValue { $0 = Snapshot(table: table, forests: forests, languageModels: languageModels) }
+        Self.markLoaded(forests, replacing: previous.forests, metrics: tabularMetrics)
+        for old in previous.languageModels.retired(by: languageModels) { old.engine.retire() }
         for observer in onReload.withLockedValue({ $0 }) { observer(table) }
         return .success(table)
     }
@@ -79,6 +90,11 @@ public final class PolicyStore: Sendable {
         }
     }
 
+    /// Stops every engine thread (the gateway is shutting down).
+    func shutdownEngines() {
+        for served in languageModels.models.values { served.engine.shutdown() }
+    }
+
     /// `check-config`: the policies and every model file they name, loaded and validated.
     public static func check(directory: String, environment: [String: String]) -> Result<(RoutingTable, models: Int), ConfigErrors> {
         switch load(directory: directory, environment: environment) {
@@ -88,7 +104,17 @@ public final class PolicyStore: Sendable {
             let metrics = TabularMetrics(registry: PrometheusCollectorRegistry())
             switch ForestCatalog.load(table: table, previous: .empty, metrics: metrics) {
             case .failure(let errors): return .failure(errors)
-            case .success(let forests): return .success((table, forests.forests.count))
+            case .success(let forests):
+                let logger = Logger(label: "tollgate.check", factory: { _ in SwiftLogNoOpLogHandler() })
+                let languageModels = LanguageModelCatalog.load(
+                    table: table, previous: .empty, registry: metrics.registry, logger: logger)
+                for served in languageModels.models.values { served.engine.shutdown() }
+                let problems = languageModels.failures.keys.sorted().compactMap { name -> ConfigProblem? in
+                    guard let backend = table.backends[name], let message = languageModels.failures[name] else { return nil }
+                    return ConfigProblem(file: backend.file, line: backend.line, key: "backends.\(name).file", reason: message)
+                }
+                if !problems.isEmpty { return .failure(ConfigErrors(problems)) }
+                return .success((table, forests.forests.count + languageModels.models.count))
             }
         }
     }
@@ -146,8 +172,12 @@ public final class PolicyStore: Sendable {
             parts.append("\(name):\(size):\(modified)")
         }
         // Model files too: replacing one hot-swaps it.
-        for loaded in forests.fingerprints {
+        let snapshot = self.snapshot
+        for loaded in snapshot.forests.fingerprints {
             parts.append(FileFingerprint(path: loaded.path).description)
+        }
+        for path in snapshot.languageModels.watchedPaths {
+            parts.append(FileFingerprint(path: path).description)
         }
         return parts.joined(separator: "|")
     }

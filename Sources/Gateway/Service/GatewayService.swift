@@ -28,7 +28,8 @@ public final class GatewayService: Service, Sendable {
         switch PolicyStore.load(directory: directory, environment: environment) {
         case .success(let table):
             policies = try PolicyStore(
-                directory: directory, environment: environment, initial: table, tabularMetrics: metrics.tabular)
+                directory: directory, environment: environment, initial: table, tabularMetrics: metrics.tabular,
+                logger: logger)
         case .failure(let errors):
             throw errors
         }
@@ -117,6 +118,7 @@ public final class GatewayService: Service, Sendable {
             try? await adminChannel.close()
             tasks.cancelAll()
         }
+        policies.shutdownEngines()
         await upstream.shutdown()
         await pipeline.diskWrites.waitForWritesInFlight()
         accessLog.shutdown()

@@ -9,6 +9,11 @@ extension PolicyFileReader {
         "batch_wait_us", "max_batch_rows", "inline_max_us",
     ]
 
+    static let languageModelKeys = [
+        "type", "file", "file_env", "context_size", "threads", "max_queue", "prefill_chunk", "default_max_tokens",
+        "kv_cache_type", "chat_template", "price_per_1m_input_tokens", "price_per_1m_output_tokens", "timeout_seconds",
+    ]
+
     /// Default prompt prefix hashed by `affinity = "prefix"`: long enough to cover a
     /// typical system prompt, short enough to hash in well under a microsecond.
     static let defaultAffinityPrefixChars = 512
@@ -22,6 +27,13 @@ extension PolicyFileReader {
             table.checkKeys(Self.forestKeys)
             backend.type = .forest
             backend.forest = readForest(table)
+            return backend
+        }
+        if table.string("type") == BackendPolicy.BackendType.gguf.rawValue {
+            table.checkKeys(Self.languageModelKeys)
+            backend.type = .gguf
+            backend.languageModel = readLanguageModel(table, backend: &backend)
+            if let seconds = table.number("timeout_seconds") { backend.timeoutSeconds = seconds }
             return backend
         }
         table.checkKeys(Self.backendKeys)
@@ -163,6 +175,41 @@ extension PolicyFileReader {
         if let wait = table.integer("batch_wait_us", in: 0...100_000) { spec.batchWaitMicros = wait }
         if let rows = table.integer("max_batch_rows", in: 1...1_000_000) { spec.maxBatchRows = rows }
         if let inline = table.integer("inline_max_us", in: 0...1_000) { spec.inlineMaxMicros = inline }
+        return spec
+    }
+
+    /// `type = "gguf"`: a language model file run in-process. `file_env` (when set in the
+    /// environment) wins over `file`; when it is unset and there is no `file`, the backend loads as
+    /// unconfigured, like an upstream whose `url_env` is unset.
+    private func readLanguageModel(_ table: TableReader, backend: inout BackendPolicy) -> LanguageModelSpec {
+        var spec = LanguageModelSpec(path: "")
+        let fileEnv = table.string("file_env")
+        spec.pathEnv = fileEnv
+        if let fileEnv, let value = environment[fileEnv], !value.allSatisfy(\.isWhitespace) {
+            spec.path = Self.resolve(String(value.trimmingWhitespace()), relativeTo: diagnostics.file)
+        } else if let file = table.string("file") {
+            spec.path = Self.resolve(file, relativeTo: diagnostics.file)
+        } else if let fileEnv {
+            backend.unconfiguredReason =
+                "no local model configured for backend '\(backend.name)': set \(fileEnv) to the path of a GGUF file"
+        } else if !table.has("file") {
+            table.missing("file", "a gguf backend needs the path of its model file (file or file_env)")
+        }
+        if let value = table.integer("context_size", in: 0...1_048_576) { spec.contextSize = value }
+        if let value = table.integer("threads", in: 0...256) { spec.threads = value }
+        if let value = table.integer("max_queue", in: 1...100_000) { spec.maxQueue = value }
+        if let value = table.integer("prefill_chunk", in: 1...65_536) { spec.prefillChunk = value }
+        if let value = table.integer("default_max_tokens", in: 1...1_048_576) { spec.defaultMaxTokens = value }
+        if let value = table.string("kv_cache_type") {
+            if ["f16", "f32"].contains(value) {
+                spec.kvCacheType = value
+            } else {
+                table.invalid("kv_cache_type", "unknown KV cache type '\(value)'; expected one of f16, f32")
+            }
+        }
+        if let value = table.string("chat_template") { spec.chatTemplate = value }
+        if let price = table.number("price_per_1m_input_tokens", allowZero: true) { spec.pricePer1MInputTokens = price }
+        if let price = table.number("price_per_1m_output_tokens", allowZero: true) { spec.pricePer1MOutputTokens = price }
         return spec
     }
 

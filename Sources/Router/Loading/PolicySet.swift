@@ -90,6 +90,14 @@ struct PolicySet {
                 line: path,
                 "backend '\(backend.name)' is an \(backend.type.rawValue) upstream; predict routes need forest backends"
             )
+        } else if backend.type == .gguf, kinds.contains(.embedding) {
+            route.diagnostics.report(
+                .invalidValue,
+                at: route.path.appending(key),
+                line: path,
+                "backend '\(backend.name)' is a local language model and serves chat and completion; "
+                    + "set kinds = [\"chat\", \"completion\"] on this route"
+            )
         }
     }
 

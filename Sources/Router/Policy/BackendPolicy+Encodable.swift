@@ -1,6 +1,6 @@
 extension BackendPolicy: Encodable {
     enum CodingKeys: String, CodingKey {
-        case name, type, replicas, model, affinity, file, line, forest
+        case name, type, replicas, model, affinity, file, line, forest, gguf
         case apiKeyEnv = "api_key_env"
         case apiKeyPresent = "api_key_present"
         case affinityPrefixChars = "affinity_prefix_chars"
@@ -18,6 +18,13 @@ extension BackendPolicy: Encodable {
         try container.encode(type, forKey: .type)
         if let forest {
             try container.encode(forest, forKey: .forest)
+            try container.encode(file, forKey: .file)
+            try container.encodeIfPresent(line, forKey: .line)
+            return
+        }
+        if let languageModel {
+            try container.encode(languageModel, forKey: .gguf)
+            try container.encodeIfPresent(unconfiguredReason, forKey: .unconfiguredReason)
             try container.encode(file, forKey: .file)
             try container.encodeIfPresent(line, forKey: .line)
             return

@@ -7,6 +7,8 @@ public struct BackendPolicy: Sendable, Hashable {
         case openai
         /// A tree-ensemble model file evaluated in-process (`/v1/predict`, `/v2/models`).
         case forest
+        /// A GGUF language model run in-process (chat and completions).
+        case gguf
     }
 
     /// How a request picks among the backend's replicas.
@@ -24,6 +26,8 @@ public struct BackendPolicy: Sendable, Hashable {
     public var type: BackendType
     /// The model file and its presentation, for ``BackendType/forest`` backends.
     public var forest: ForestModelSpec?
+    /// The model file and how to run it, for ``BackendType/gguf`` backends.
+    public var languageModel: LanguageModelSpec?
     /// Base URLs ending in `/v1` (no trailing slash), one per replica. Empty exactly when
     /// ``unconfiguredReason`` is set.
     public var replicas: [String]
@@ -88,6 +92,6 @@ public struct BackendPolicy: Sendable, Hashable {
 
     /// Whether requests can be sent here.
     public var isConfigured: Bool {
-        forest != nil || (unconfiguredReason == nil && !replicas.isEmpty)
+        unconfiguredReason == nil && (forest != nil || languageModel != nil || !replicas.isEmpty)
     }
 }

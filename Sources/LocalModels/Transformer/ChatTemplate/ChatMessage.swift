@@ -1,0 +1,10 @@
+/// One turn of a conversation: who speaks ("system", "user", "assistant", "tool", ...) and what they say.
+public struct ChatMessage: Sendable, Hashable {
+    public var role: String
+    public var content: String
+
+    public init(role: String, content: String) {
+        self.role = role
+        self.content = content
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+
+/// How to load a language model for serving.
+public struct LanguageModelOptions: Sendable, Hashable {
+    /// Positions per sequence; 0 takes the file's context length, capped at `maxDefaultContext`.
+    public var contextSize: Int = 0
+    /// Threads for matrix work, the caller included; 0 = one per core.
+    public var threads: Int = 0
+    public var kvStorage: KVCache.Storage = .f16
+    /// Sequences whose KV state fits in the cache at full context (1 for one-at-a-time serving).
+    public var sequences: Int = 1
+    /// A chat template family overriding the one detected from the file.
+    public var chatTemplate: String?
+    /// Tokens per forward pass.
+    public var chunkSize: Int = 256
+
+    public static let maxDefaultContext = 8192
+
+    public init() {}
+}
+
+/// A GGUF language model ready to generate: the mapped file, the network, its KV cache, its
+/// tokenizer and chat template. Loading checks everything a request would later need, so a bad
+/// file fails here with a `GGUFLoadError` (or a `ChatTemplateError`), not at the first request.
+public final class LanguageModel: TokenPredictor, @unchecked Sendable {
+    public typealias State = KVSequence
+
+    public let file: GGUFFile
+    public let model: TransformerModel
+    public let cache: KVCache
+    public let tokenizer: Tokenizer
+    public let template: ChatTemplate
+    public let pool: EngineThreadPool?
+    public let contextLength: Int
+
+    public init(path: String, options: LanguageModelOptions = LanguageModelOptions()) throws {
+        let file = try GGUFFile(path: path)
+        let tokenizer = try Tokenizer(gguf: file)
+        let template = try ChatTemplate(modelTemplate: file.string("tokenizer.chat_template"), override: options.chatTemplate)
+        let fileContext = try TransformerConfiguration(gguf: file).contextLength
+        let context = options.contextSize > 0
+            ? options.contextSize : min(fileContext > 0 ? fileContext : Self.fallbackContext, LanguageModelOptions.maxDefaultContext)
+        let threads = options.threads > 0 ? options.threads : Self.defaultThreads
+        let pool = threads > 1 ? EngineThreadPool(threads: threads) : nil
+        let model = try TransformerModel(file: file, pool: pool, chunkSize: options.chunkSize, contextLength: context)
+        guard tokenizer.vocabularySize <= model.configuration.vocabularySize else {
+            throw GGUFLoadError(
+                file: path, part: "tokenizer.ggml.tokens",
+                reason: "\(tokenizer.vocabularySize) tokens, but the output head has \(model.configuration.vocabularySize) rows")
+        }
+        let configuration = model.configuration
+        let bytesPerPosition = configuration.blockCount * configuration.kvDimension * 2 * options.kvStorage.bytesPerElement
+        let blockTokens = 16
+        let blocksPerSequence = (context + blockTokens - 1) / blockTokens
+        self.cache = try model.makeCache(
+            maxBytes: blocksPerSequence * blockTokens * bytesPerPosition * max(1, options.sequences),
+            blockTokens: blockTokens, storage: options.kvStorage)
+        self.file = file
+        self.model = model
+        self.tokenizer = tokenizer
+        self.template = template
+        self.pool = pool
+        self.contextLength = context
+    }
+
+    /// One thread per core: the engine thread and one pool worker on this 2-core kind of machine.
+    static var defaultThreads: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+
+    /// Context for a file that does not say.
+    static let fallbackContext = 2048
+
+    public var vocabularySize: Int { model.configuration.vocabularySize }
+    public var kvBytesInUse: Int { cache.bytesInUse }
+
+    public func makeState() throws -> KVSequence { cache.makeSequence() }
+
+    public func evaluate(_ tokens: [Int32], state: inout KVSequence, logits: UnsafeMutableBufferPointer<Float>?) throws {
+        let values = try model.evaluate(tokens: tokens, sequence: state, logits: logits == nil ? .none : .last)
+        guard let logits else { return }
+        precondition(values.count == logits.count, "logits buffer does not match the vocabulary")
+        _ = logits.update(fromContentsOf: values)
+    }
+
+    public func release(_ state: inout KVSequence) {
+        state.truncate(to: 0)
+    }
+
+    /// The prompt tokens for a chat: the rendered template, tokenised with the special tokens it
+    /// names (and the BOS the model adds), as llama.cpp's server does.
+    public func chatPrompt(_ messages: [ChatMessage]) -> [Int32] {
+        tokenizer.encode(template.render(messages, addGenerationPrompt: true), addSpecial: true, parseSpecial: true)
+    }
+}

@@ -1,0 +1,202 @@
+extension TransformerModel {
+    /// Where the rows of one forward pass go: per row its position and its sequence's block table.
+    struct ChunkRows {
+        var positions: UnsafeBufferPointer<Int>
+        var tables: UnsafeBufferPointer<UnsafePointer<Int32>>
+        var count: Int { positions.count }
+    }
+
+    /// Runs the batch through the decoder in chunks of `chunkSize` rows, after `reserve` has
+    /// made room in every block table. Cannot fail: every check ran before.
+    func forward(_ batch: [TransformerBatchEntry], cache: KVCache, scratch s: TransformerScratch) -> [[Float]] {
+        let vocabulary = configuration.vocabularySize
+        var results = batch.map {
+            [Float](repeating: 0, count: $0.logits.rowCount(tokens: $0.tokens.count) * vocabulary)
+        }
+        var tokens: [Int32] = []
+        var positions: [Int] = []
+        var rowEntry: [Int] = []
+        // Row of the entry's logits for each batch row, -1 where none were asked for.
+        var logitRow: [Int] = []
+        for (e, entry) in batch.enumerated() {
+            let n = entry.tokens.count
+            let first = n - entry.logits.rowCount(tokens: n)
+            for (i, token) in entry.tokens.enumerated() {
+                tokens.append(token)
+                positions.append(entry.sequence.count + i)
+                rowEntry.append(e)
+                logitRow.append(i >= first ? i - first : -1)
+            }
+        }
+        guard !tokens.isEmpty else { return results }
+        s.ensure(positions: positions.max()! + 1, blockValues: cache.blockTokens * configuration.headDimension)
+
+        // Block tables stay put for the whole pass: reserve already grew them.
+        let tables = batch.map { $0.sequence.blocks }
+        withBlockTablePointers(tables) { tablePointers in
+            var start = 0
+            while start < tokens.count {
+                let end = min(start + chunkSize, tokens.count)
+                let rowTables = (start..<end).map { tablePointers[rowEntry[$0]] }
+                positions[start..<end].withUnsafeBufferPointer { chunkPositions in
+                    rowTables.withUnsafeBufferPointer { chunkTables in
+                        let rows = ChunkRows(positions: chunkPositions, tables: chunkTables)
+                        embed(Array(tokens[start..<end]), rows: rows, scratch: s)
+                        for l in 0..<configuration.blockCount {
+                            layer(l, rows: rows, cache: cache, scratch: s)
+                        }
+                    }
+                }
+                writeLogits(
+                    rows: start..<end,
+                    rowEntry: rowEntry,
+                    logitRow: logitRow,
+                    into: &results,
+                    scratch: s
+                )
+                start = end
+            }
+        }
+        return results
+    }
+
+    /// Token embeddings into the residual stream, and each row's rotary cos/sin.
+    private func embed(_ tokens: [Int32], rows: ChunkRows, scratch s: TransformerScratch) {
+        let dim = configuration.embeddingLength
+        let embedding = weights.tokenEmbedding
+        for (r, token) in tokens.enumerated() {
+            MatrixKernels.dequantize(
+                embedding.type,
+                from: embedding.base + Int(token) * embedding.rowBytes,
+                to: s.hidden + r * dim,
+                count: dim
+            )
+            rotary.angles(position: rows.positions[r], into: s.rope + r * configuration.ropeDimensionCount)
+        }
+    }
+
+    /// One decoder block over the chunk: pre-norm attention and SwiGLU feed-forward, each added
+    /// back into the residual stream.
+    private func layer(_ l: Int, rows: ChunkRows, cache: KVCache, scratch s: TransformerScratch) {
+        let c = configuration
+        let w = weights.layers[l]
+        let n = rows.count
+        let dim = c.embeddingLength
+        normalize(s.hidden, rows: n, weight: w.attentionNorm, into: s.normed)
+        multiply(w.query, s.normed, rows: n, into: s.query, bias: w.queryBias)
+        multiply(w.key, s.normed, rows: n, into: s.key, bias: w.keyBias)
+        multiply(w.value, s.normed, rows: n, into: s.value, bias: w.valueBias)
+        for r in 0..<n {
+            let table = s.rope + r * c.ropeDimensionCount
+            rotary.apply(
+                s.query + r * c.queryDimension,
+                heads: c.headCount,
+                headDimension: c.headDimension,
+                table: table
+            )
+            rotary.apply(s.key + r * c.kvDimension, heads: c.kvHeadCount, headDimension: c.headDimension, table: table)
+        }
+        store(layer: l, rows: rows, cache: cache, scratch: s)
+        attend(layer: l, rows: rows, cache: cache, scratch: s)
+        multiply(w.attentionOutput, s.attention, rows: n, into: s.projected, bias: w.attentionOutputBias)
+        VectorMath.add(s.hidden, s.projected, n * dim)
+
+        normalize(s.hidden, rows: n, weight: w.feedForwardNorm, into: s.normed)
+        multiply(w.gate, s.normed, rows: n, into: s.gate, bias: w.gateBias)
+        multiply(w.up, s.normed, rows: n, into: s.up, bias: w.upBias)
+        VectorMath.swiGLU(s.gate, s.up, n * c.feedForwardLength)
+        multiply(w.down, s.gate, rows: n, into: s.projected, bias: w.downBias)
+        VectorMath.add(s.hidden, s.projected, n * dim)
+    }
+
+    /// The final norm and output head for the rows of `chunk` that asked for logits, written
+    /// straight into each entry's result; consecutive rows of one entry share one multiplication.
+    private func writeLogits(
+        rows chunk: Range<Int>,
+        rowEntry: [Int],
+        logitRow: [Int],
+        into results: inout [[Float]],
+        scratch s: TransformerScratch
+    ) {
+        let dim = configuration.embeddingLength
+        var r = chunk.lowerBound
+        while r < chunk.upperBound {
+            guard logitRow[r] >= 0 else {
+                r += 1
+                continue
+            }
+            var end = r + 1
+            while end < chunk.upperBound, rowEntry[end] == rowEntry[r], logitRow[end] >= 0 { end += 1 }
+            let first = r - chunk.lowerBound
+            let count = end - r
+            normalize(s.hidden + first * dim, rows: count, weight: weights.outputNorm, into: s.normed)
+            let offset = logitRow[r] * configuration.vocabularySize
+            results[rowEntry[r]].withUnsafeMutableBufferPointer { out in
+                multiply(
+                    weights.output,
+                    s.normed,
+                    rows: count,
+                    into: out.baseAddress! + offset,
+                    bias: weights.outputBias
+                )
+            }
+            r = end
+        }
+    }
+
+    private func normalize(
+        _ x: UnsafeMutablePointer<Float>,
+        rows n: Int,
+        weight: [Float],
+        into y: UnsafeMutablePointer<Float>
+    ) {
+        let dim = configuration.embeddingLength
+        weight.withUnsafeBufferPointer { w in
+            for r in 0..<n {
+                VectorMath.rmsNorm(
+                    x + r * dim,
+                    weight: w.baseAddress!,
+                    epsilon: configuration.rmsEpsilon,
+                    y + r * dim,
+                    dim
+                )
+            }
+        }
+    }
+
+    /// `output[r] = w * input[r] (+ bias)` for `n` rows: one `matVec` when decoding a single token.
+    private func multiply(
+        _ w: WeightMatrix,
+        _ input: UnsafePointer<Float>,
+        rows n: Int,
+        into output: UnsafeMutablePointer<Float>,
+        bias: [Float]?
+    ) {
+        if n == 1 {
+            MatrixKernels.matVec(w, input: input, output: output, pool: pool)
+        } else {
+            MatrixKernels.matMul(w, input: input, tokens: n, output: output, pool: pool)
+        }
+        bias?.withUnsafeBufferPointer { b in
+            for r in 0..<n { VectorMath.add(output + r * w.rows, b.baseAddress!, w.rows) }
+        }
+    }
+}
+
+/// Calls `body` with a stable pointer to each table's elements (every table of a pass with
+/// tokens holds at least one block, so the storage is never empty).
+private func withBlockTablePointers<R>(
+    _ tables: [[Int32]],
+    _ body: ([UnsafePointer<Int32>]) -> R
+) -> R {
+    let flat = tables.flatMap { $0 }
+    var starts: [Int] = []
+    var offset = 0
+    for table in tables {
+        starts.append(offset)
+        offset += table.count
+    }
+    return flat.withUnsafeBufferPointer { buffer in
+        body(starts.map { buffer.baseAddress! + $0 })
+    }
+}

@@ -1,0 +1,137 @@
+import Testing
+
+@testable import LocalModels
+
+struct MatrixKernelsProductTests {
+    let fixture = QuantFixture.shared
+
+    /// The fixture matrix repeated to `rows` rows, and its activations repeated to `tokens` tokens, so tiling,
+    /// row tails and threading are exercised; result (t, r) must equal the fixture's (t % tokens, r % rows).
+    /// The fixture matrix repeated to `rows` rows, and its activations repeated to `tokens` tokens, so tiling,
+    /// row tails and threading are exercised; result (t, r) must equal the fixture's (t % tokens, r % rows).
+    /// With `columns`, only the first that many columns of each row (whole blocks) are used.
+    private func product(
+        _ type: GGMLType,
+        rows: Int,
+        tokens: Int,
+        threads: Int,
+        simdLimit: MatrixKernels.SIMDLevel = .avx512,
+        vector: Bool = false,
+        columns: Int? = nil
+    ) -> [Float] {
+        let columns = columns ?? fixture.columns
+        let base = fixture.weights(type)
+        let fixtureRowBytes = type.byteCount(elements: fixture.columns)!
+        let rowBytes = type.byteCount(elements: columns)!
+        var blocks = [UInt8]()
+        for r in 0..<rows {
+            let start = r % fixture.rows * fixtureRowBytes
+            blocks += base[start..<(start + rowBytes)]
+        }
+        var input = [Float]()
+        for t in 0..<tokens {
+            let source = t % fixture.tokens * fixture.columns
+            input += fixture.activations[source..<(source + columns)]
+        }
+        let pool = threads > 1 ? EngineThreadPool(threads: threads) : nil
+        var out = [Float](repeating: .nan, count: rows * tokens)
+        blocks.withUnsafeBytes { raw in
+            let w = WeightMatrix(type: type, rows: rows, columns: columns, base: raw.baseAddress!)
+            input.withUnsafeBufferPointer { x in
+                out.withUnsafeMutableBufferPointer { y in
+                    if vector {
+                        for t in 0..<tokens {
+                            MatrixKernels.matVec(
+                                w,
+                                input: x.baseAddress! + t * columns,
+                                output: y.baseAddress! + t * rows,
+                                pool: pool
+                            )
+                        }
+                    } else {
+                        MatrixKernels.multiply(
+                            w,
+                            input: x.baseAddress!,
+                            tokens: tokens,
+                            output: y.baseAddress!,
+                            pool: pool,
+                            simdLimit: simdLimit
+                        )
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    @Test(arguments: QuantFixture.shared.weightTypes)
+    func matchesFloat64ReferenceAndLlamaCpp(type: GGMLType) {
+        let (reference, scales) = fixture.reference(type)
+        let ggml = fixture.ggmlDots(type)
+        let got = product(type, rows: fixture.rows, tokens: fixture.tokens, threads: 1)
+        for i in got.indices {
+            let tolerance = 1e-5 * scales[i] + 1e-30
+            #expect(abs(Double(got[i]) - reference[i]) <= tolerance, "\(type) #\(i): \(got[i]) vs \(reference[i])")
+            #expect(abs(Double(got[i]) - Double(ggml[i])) <= tolerance, "\(type) #\(i): \(got[i]) vs ggml \(ggml[i])")
+        }
+    }
+
+    @Test(arguments: QuantFixture.shared.weightTypes)
+    func tilingThreadsAndVectorPathsGiveTheSameBits(type: GGMLType) {
+        let rows = 8 * 13 + 5
+        let tokens = 70
+        let single = product(type, rows: fixture.rows, tokens: fixture.tokens, threads: 1)
+        let tiled = product(type, rows: rows, tokens: tokens, threads: 1)
+        let threaded = product(type, rows: rows, tokens: tokens, threads: 2)
+        let vector = product(type, rows: rows, tokens: 6, threads: 2, vector: true)
+        for t in 0..<tokens {
+            for r in 0..<rows {
+                let expected = single[t % fixture.tokens * fixture.rows + r % fixture.rows].bitPattern
+                #expect(tiled[t * rows + r].bitPattern == expected, "\(type) tiled (\(t), \(r))")
+                #expect(threaded[t * rows + r].bitPattern == expected, "\(type) threaded (\(t), \(r))")
+                if t < 6 {
+                    #expect(vector[t * rows + r].bitPattern == expected, "\(type) matVec (\(t), \(r))")
+                }
+            }
+        }
+    }
+
+    @Test(arguments: QuantFixture.shared.weightTypes)
+    func everySIMDLevelGivesTheScalarBits(type: GGMLType) {
+        let rows = 8 * 3 + 3
+        let tokens = 11
+        let scalar = product(type, rows: rows, tokens: tokens, threads: 1, simdLimit: .scalar)
+        for level in MatrixKernels.SIMDLevel.allCases where level > .scalar {
+            let simd = product(type, rows: rows, tokens: tokens, threads: 1, simdLimit: level)
+            let mismatches = zip(simd, scalar).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(mismatches == 0, "\(type) SIMD level \(level): \(mismatches) of \(scalar.count) differ")
+        }
+    }
+
+    @Test(arguments: QuantFixture.shared.weightTypes)
+    func shortRowsAndColumnTailsGiveTheScalarBits(type: GGMLType) {
+        // One or three blocks per row, or 77 columns for the float types (not a multiple of their 16 lanes).
+        let columns = type.blockElements == 1 ? 77 : type.blockElements == 32 ? 96 : 256
+        let scalar = product(type, rows: 13, tokens: 6, threads: 1, simdLimit: .scalar, columns: columns)
+        let simd = product(type, rows: 13, tokens: 6, threads: 2, columns: columns)
+        let vector = product(type, rows: 13, tokens: 6, threads: 1, vector: true, columns: columns)
+        let expected = scalar.map { $0.bitPattern }
+        #expect(simd.map { $0.bitPattern } == expected, "\(type)")
+        #expect(vector.map { $0.bitPattern } == expected, "\(type)")
+        #expect(scalar.allSatisfy { $0.isFinite })
+    }
+
+    @Test func emptyShapesWriteNothing() {
+        var out: [Float] = [42]
+        let blocks = fixture.weights(.q8_0)
+        blocks.withUnsafeBytes { raw in
+            let w = WeightMatrix(type: .q8_0, rows: 0, columns: fixture.columns, base: raw.baseAddress!)
+            fixture.activations.withUnsafeBufferPointer { x in
+                MatrixKernels.matVec(w, input: x.baseAddress!, output: &out, pool: nil)
+                let w2 = WeightMatrix(type: .q8_0, rows: 1, columns: fixture.columns, base: raw.baseAddress!)
+                MatrixKernels.matMul(w2, input: x.baseAddress!, tokens: 0, output: &out, pool: nil)
+            }
+        }
+        #expect(out == [42])
+    }
+}
