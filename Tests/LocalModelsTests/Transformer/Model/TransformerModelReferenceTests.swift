@@ -74,8 +74,10 @@ import Testing
         let sequence = cache.makeSequence()
         var row = try transformer.evaluate(tokens: prompt.tokens, sequence: sequence, logits: .last)
         var matched = 0
+        // F32 logits agree to ~1e-5, so every step is comparable unless llama.cpp saw a near tie.
+        let threshold: Float = model.isF32 ? 1e-3 : Self.clearMargin
         for step in expected.indices {
-            guard margins[step] >= Self.clearMargin else { break }
+            guard margins[step] >= threshold else { break }
             let token = Int32(argmax(row[...]))
             #expect(token == expected[step], "step \(step)")
             guard token == expected[step] else { break }
@@ -84,6 +86,9 @@ import Testing
         }
         print("\(model.file): greedy matches llama.cpp for \(matched) of \(expected.count) steps")
         #expect(matched > 0)
+        if model.isF32, margins.allSatisfy({ $0 >= threshold }) {
+            #expect(matched == expected.count, "F32: all \(expected.count) greedy tokens")
+        }
         #expect(sequence.count == prompt.tokens.count + matched)
     }
 }
