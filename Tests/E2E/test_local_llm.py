@@ -324,3 +324,27 @@ def test_generate_streams_text_and_rejects_a_bad_file(tollgate_bin, tmp_path):
     bad.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\x00" * 4)
     failed = run_cli(tollgate_bin, "generate", "--model", str(bad), "--prompt", "hi")
     assert failed.returncode != 0 and "bad.gguf" in failed.stderr
+
+
+# ------------------------------------------------------------------ the shipped default config
+
+
+def test_default_config_runs_chat_on_the_model_named_by_the_environment(make_gateway, tmp_path):
+    from harness import ADMIN_TOKEN, copy_shipped_config, link_shipped_assets
+
+    config = copy_shipped_config(tmp_path / "default")
+    model = MODELS / "qwen2-q8_0.gguf"
+    gw = make_gateway(start=False, config_text=config.read_text(), name="default-local",
+                      env={"TOLLGATE_ADMIN_TOKEN": ADMIN_TOKEN, "TOLLGATE_LOCAL_MODEL": str(model)})
+    for policy in (tmp_path / "default" / "policies").glob("*.toml"):
+        gw.write_policy(policy.name, policy.read_text(), atomic=False)
+    link_shipped_assets(gw.workdir)
+    gw.start()
+    sdk = gw.openai(CLIENT_KEY, timeout=120)
+    reply = sdk.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=user("hi"), max_tokens=4)
+    assert reply.headers.get("x-tollgate-backend") == "local"
+    assert reply.parse().usage.completion_tokens <= 4
+    assert "qwen2-q8_0" in {m.id for m in sdk.models.list().data}
+    # Embeddings still need an upstream, and say so.
+    error = assert_openai_error(gw.post("/v1/embeddings", {"model": "m", "input": "x"}), 503, what="embeddings")
+    assert "TOLLGATE_UPSTREAM_URL" in error["message"]

@@ -1,3 +1,4 @@
+import Foundation
 import Cache
 import NIOCore
 import NIOHTTP1
@@ -19,6 +20,14 @@ extension InferencePipeline {
                     backendsToAsk.append(backend)
                 }
             }
+        }
+        // A local model behind a catch-all route is listed by its file name ("qwen2.5-0.5b-q8_0").
+        let languageModels = policies.languageModels
+        for backend in backendsToAsk where backend.type == .gguf {
+            guard let served = languageModels[backend.name] else { continue }
+            let file = (served.spec.path as NSString).lastPathComponent
+            let id = file.hasSuffix(".gguf") ? String(file.dropLast(5)) : file
+            if seen.insert(id).inserted { ids.append(id) }
         }
         for backend in backendsToAsk {
             guard let base = backend.replicas.first else { continue }
