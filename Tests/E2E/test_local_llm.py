@@ -263,6 +263,8 @@ def test_bad_requests_name_the_field(llm):
     for body, param in cases:
         error = assert_openai_error(llm.chat(body), 400, what=f"bad {param}")
         assert error["param"] == param, error
+    empty = assert_openai_error(llm.post(COMPLETIONS, {"model": "qwen", "prompt": ""}), 400, what="an empty prompt")
+    assert empty["param"] == "prompt"
     long_prompt = " ".join(["word"] * 200)
     error = assert_openai_error(llm.post(COMPLETIONS, {"model": "llama", "prompt": long_prompt}), 400,
                                 what="a prompt longer than the context")

@@ -81,6 +81,9 @@ extension InferencePipeline {
             }
             throw .badRequest("prompt token \(bad) is outside this model's vocabulary of \(vocabulary).", param: "prompt")
         }
+        guard !tokens.isEmpty else {
+            throw .badRequest("The prompt is empty: this model adds no BOS token, so give it some text.", param: "prompt")
+        }
         let context = model.contextLength
         guard tokens.count < context else {
             throw GatewayError(
