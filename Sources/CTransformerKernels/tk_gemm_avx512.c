@@ -1,13 +1,16 @@
 // AVX-512 VNNI kernels for the types that dominate decode time (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K).
 // Same row groups, token tiles and float operations as the AVX2 kernels (so the same bits); the integer part
 // uses 512-bit vpdpbusd: the 32-element types hold 4 rows' half-blocks per register, the K types a whole row's
-// 64-byte stretch. Q8_0 weights are signed, so there the activations are offset by 128 (to fit vpdpbusd's
-// unsigned operand) and 128 * sum(w) is taken back out lane by lane; integer results are exact either way.
+// 64-byte stretch; Q4_0 with one token has its own matrix-vector kernel (gemv_q4_0_512). Q8_0 weights are signed,
+// so there the activations are offset by 128 (to fit vpdpbusd's unsigned operand) and 128 * sum(w) is taken back
+// out lane by lane; integer results are exact either way.
 #pragma clang fp contract(off)
 
 #include "tk_internal.h"
 
 #if defined(__x86_64__)
+
+#include <stdatomic.h>
 
 #include "tk_x86.h"
 
@@ -278,6 +281,150 @@ AVX512_INLINE void gemm_q6_K_512(int64_t nb, const uint8_t *w, size_t wrb, int64
     }
 }
 
+// MARK: - Matrix-vector (one token): Q4_0
+
+// One token against a group of 8 rows, 4 blocks (one chunk) at a time. Each row's chunk is one 64-byte load plus
+// 8 bytes, its 4 blocks' nibbles gathered into one register (vpermt2b) against activations laid out once per call
+// to match (lane k: block k). The -8 offset is folded into the accumulator's start: -8 * (the same lane's
+// activation sum), so each lane sums (q - 8) * a exactly. Lanes are then summed per block with two rounds of
+// vpackssdw + vpmaddwd (every partial sum fits in int16 there: |lane| <= 8 * 8 * 128, pairs <= 2 * that) and
+// transposed to one float lane per row; the float part is the same (dw * da) * isum added block by block.
+
+#define GEMV_SLAB 64 /* chunks of 4 blocks per activation slab (8192 columns) */
+// vpermt2b needs AVX512_VBMI on top of the file's set (Ice Lake and later; Cascade Lake has VNNI without it).
+#define GEMV_TARGET AVX512_TARGET ",avx512vbmi"
+#define GEMV_INLINE static inline __attribute__((always_inline, target(GEMV_TARGET)))
+#define GEMV_KERNEL static __attribute__((target(GEMV_TARGET)))
+
+static int gemv_supported(void) {
+    static _Atomic int supported = -1;
+    int value = atomic_load_explicit(&supported, memory_order_relaxed);
+    if (value < 0) {
+        __builtin_cpu_init();
+        value = __builtin_cpu_supports("avx512vbmi") ? 1 : 0;
+        atomic_store_explicit(&supported, value, memory_order_relaxed);
+    }
+    return value;
+}
+
+typedef struct {
+    __m512i lo, hi, init; // activations of elements 0...15 and 16...31 of each block, the offset start
+    __m512 da[2];         // da of blocks 0, 1 (8 lanes each) and 2, 3
+} gemv_chunk;
+
+/// Lays out blocks [b0, b0 + count) of a Q8_0 activation row as chunks (count need not be a multiple of 4; the
+/// missing blocks are zeros).
+GEMV_INLINE void gemv_prepare_q4_0(const uint8_t *a, int64_t b0, int64_t count, gemv_chunk *chunks) {
+    const __m512i ones = _mm512_set1_epi8(1);
+    int64_t nc = (count + 3) / 4;
+    for (int64_t c = 0; c < nc; c++) {
+        uint8_t lo[64], hi[64];
+        float da[32];
+        for (int k = 0; k < 4; k++) {
+            int64_t b = 4 * c + k;
+            if (b < count) {
+                const uint8_t *ab = a + (size_t)(b0 + b) * TK_Q8_0_BYTES;
+                memcpy(lo + 16 * k, ab + 2, 16);
+                memcpy(hi + 16 * k, ab + 18, 16);
+                _mm256_storeu_ps(da + 8 * k, _mm256_set1_ps(half_at(ab)));
+            } else {
+                memset(lo + 16 * k, 0, 16);
+                memset(hi + 16 * k, 0, 16);
+                _mm256_storeu_ps(da + 8 * k, _mm256_setzero_ps());
+            }
+        }
+        gemv_chunk *g = chunks + c;
+        g->lo = LOAD512(lo);
+        g->hi = LOAD512(hi);
+        __m512i sums = DOT_U8S8(DOT_U8S8(ZERO512, ones, g->lo), ones, g->hi);
+        g->init = _mm512_sub_epi32(ZERO512, _mm512_slli_epi32(sums, 3));
+        g->da[0] = _mm512_loadu_ps(da);
+        g->da[1] = _mm512_loadu_ps(da + 16);
+    }
+}
+
+/// Int32 lane k (0...3) of 128-bit lane j of the result: the sum of 128-bit lane j of p[k] (exact: every partial
+/// sum fits in int16).
+GEMV_INLINE __m512i sum_lanes_4(const __m512i *p) {
+    const __m512i ones16 = _mm512_set1_epi16(1);
+    __m512i t01 = _mm512_madd_epi16(_mm512_packs_epi32(p[0], p[1]), ones16);
+    __m512i t23 = _mm512_madd_epi16(_mm512_packs_epi32(p[2], p[3]), ones16);
+    return _mm512_madd_epi16(_mm512_packs_epi32(t01, t23), ones16);
+}
+
+GEMV_KERNEL void gemv_q4_0_512(int64_t nb, const uint8_t *w, size_t wrb, int64_t rows, const uint8_t *a,
+                                 float *out) {
+    const size_t wbb = TK_Q4_0_BYTES;
+    const __m512i low4 = _mm512_set1_epi8(0x0F);
+    // Byte 16k + i: nibble byte i of block k (bytes 18k + 2 + i of the chunk; 64 and up from the second table).
+    uint8_t qIndex[64], dIndex[4][64];
+    for (int p = 0; p < 64; p++) qIndex[p] = (uint8_t)(18 * (p / 16) + 2 + p % 16);
+    // Byte 16k + 2r + j of the halves register: byte j of row r's block k scale; pair m holds rows 2m, 2m + 1.
+    for (int m = 0; m < 4; m++) {
+        for (int p = 0; p < 64; p++) {
+            int k = p / 16, r = (p % 16) / 2, j = p % 2;
+            dIndex[m][p] = (uint8_t)(r / 2 == m ? (r % 2 ? 64 : 0) + 18 * k + j : 0);
+        }
+    }
+    const __m512i qIdx = LOAD512(qIndex);
+    const __m512i dIdx0 = LOAD512(dIndex[0]), dIdx1 = LOAD512(dIndex[1]);
+    const __m512i dIdx2 = LOAD512(dIndex[2]), dIdx3 = LOAD512(dIndex[3]);
+    const __m512i blockLanes = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11);
+    const __m512i blockLanesHigh = _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15);
+    gemv_chunk chunks[GEMV_SLAB];
+    for (int64_t s0 = 0; s0 < nb; s0 += 4 * GEMV_SLAB) {
+        int64_t sn = nb - s0 < 4 * GEMV_SLAB ? nb - s0 : 4 * GEMV_SLAB;
+        gemv_prepare_q4_0(a, s0, sn, chunks);
+        int64_t nc = (sn + 3) / 4;
+        for (int64_t r0 = 0; r0 < rows; r0 += ROW_GROUP) {
+            const uint8_t *wr[ROW_GROUP];
+            int nr = group_rows(w, wrb, r0, rows, wr);
+            __m256 acc = s0 == 0 ? _mm256_setzero_ps() : _mm256_maskz_loadu_ps((__mmask8)((1u << nr) - 1), out + r0);
+            for (int64_t c = 0; c < nc; c++) {
+                const gemv_chunk *g = chunks + c;
+                size_t offset = (size_t)(s0 + 4 * c) * wbb;
+                int blocks = sn - 4 * c < 4 ? (int)(sn - 4 * c) : 4;
+                prefetch_next_group(wr, wrb, offset, 4 * wbb);
+                __m512i l[ROW_GROUP], p[ROW_GROUP];
+                for (int i = 0; i < ROW_GROUP; i++) {
+                    const uint8_t *q = wr[i] + offset;
+                    __m512i h;
+                    if (blocks == 4) {
+                        l[i] = LOAD512(q);
+                        h = _mm512_castsi128_si512(_mm_loadl_epi64((const __m128i *)(q + 64)));
+                    } else {
+                        l[i] = _mm512_maskz_loadu_epi8((__mmask64)((1ull << (blocks * wbb)) - 1), q);
+                        h = ZERO512;
+                    }
+                    __m512i nib = _mm512_permutex2var_epi8(l[i], qIdx, h);
+                    __m512i lo = _mm512_and_si512(nib, low4);
+                    __m512i hi = _mm512_and_si512(_mm512_srli_epi16(nib, 4), low4);
+                    p[i] = DOT_U8S8(DOT_U8S8(g->init, lo, g->lo), hi, g->hi);
+                }
+                __m512i u0 = sum_lanes_4(p), u1 = sum_lanes_4(p + 4);
+                __m512i x01 = _mm512_permutex2var_epi64(u0, blockLanes, u1);
+                __m512i x23 = _mm512_permutex2var_epi64(u0, blockLanesHigh, u1);
+                __m512i d01 = _mm512_permutex2var_epi8(l[0], dIdx0, l[1]);
+                __m512i d23 = _mm512_permutex2var_epi8(l[2], dIdx1, l[3]);
+                __m512i d45 = _mm512_permutex2var_epi8(l[4], dIdx2, l[5]);
+                __m512i d67 = _mm512_permutex2var_epi8(l[6], dIdx3, l[7]);
+                __m512i d03 = _mm512_mask_blend_epi8((__mmask64)0x00F000F000F000F0ull, d01, d23);
+                __m512i d47 = _mm512_mask_blend_epi8((__mmask64)0xF000F000F000F000ull, d45, d67);
+                __m512i halves = _mm512_mask_blend_epi8((__mmask64)0xFF00FF00FF00FF00ull, d03, d47);
+                __m512 dw01 = _mm512_cvtph_ps(_mm512_castsi512_si256(halves));
+                __m512 dw23 = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(halves, 1));
+                __m512 t01 = _mm512_mul_ps(_mm512_mul_ps(dw01, g->da[0]), _mm512_cvtepi32_ps(x01));
+                __m512 t23 = _mm512_mul_ps(_mm512_mul_ps(dw23, g->da[1]), _mm512_cvtepi32_ps(x23));
+                acc = _mm256_add_ps(acc, _mm512_castps512_ps256(t01));
+                if (blocks > 1) acc = _mm256_add_ps(acc, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(t01), 1)));
+                if (blocks > 2) acc = _mm256_add_ps(acc, _mm512_castps512_ps256(t23));
+                if (blocks > 3) acc = _mm256_add_ps(acc, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(t23), 1)));
+            }
+            store_rows(out + r0, acc, nr);
+        }
+    }
+}
+
 // MARK: - Entry points
 
 #define KERNEL(name, body)                                                                                         \
@@ -287,7 +434,8 @@ AVX512_INLINE void gemm_q6_K_512(int64_t nb, const uint8_t *w, size_t wrb, int64
     }
 
 KERNEL(gemm_q8_0_avx512, gemm_q32_512(TK_TYPE_Q8_0, nb, w, wrb, rows, a, arb, tokens, out, os))
-KERNEL(gemm_q4_0_avx512, gemm_q32_512(TK_TYPE_Q4_0, nb, w, wrb, rows, a, arb, tokens, out, os))
+KERNEL(gemm_q4_0_avx512, if (tokens == 1 && gemv_supported()) gemv_q4_0_512(nb, w, wrb, rows, a, out);
+                          else gemm_q32_512(TK_TYPE_Q4_0, nb, w, wrb, rows, a, arb, tokens, out, os))
 KERNEL(gemm_q5_0_avx512, gemm_q32_512(TK_TYPE_Q5_0, nb, w, wrb, rows, a, arb, tokens, out, os))
 KERNEL(gemm_q4_1_avx512, gemm_q32_512(TK_TYPE_Q4_1, nb, w, wrb, rows, a, arb, tokens, out, os))
 KERNEL(gemm_q5_1_avx512, gemm_q32_512(TK_TYPE_Q5_1, nb, w, wrb, rows, a, arb, tokens, out, os))

@@ -269,6 +269,10 @@ def test_bad_requests_name_the_field(llm):
     error = assert_openai_error(llm.post(COMPLETIONS, {"model": "llama", "prompt": long_prompt}), 400,
                                 what="a prompt longer than the context")
     assert error["code"] == "context_length_exceeded", error
+    # Client errors say nothing about the engine's health: they never open its circuit.
+    for _ in range(8):
+        assert llm.chat({"model": "qwen", "messages": user("x"), "n": 3}).status_code == 400
+    assert llm.chat({"model": "qwen", "messages": user("after the errors"), "max_tokens": 2}).status_code == 200
 
 
 def test_models_list_and_engine_metrics(llm, sdk):

@@ -89,15 +89,25 @@ extension InferencePipeline {
                 ) {
                 case .done(let result):
                     var success = false
-                    if case .success = result { success = true }
-                    breakers.record(backend: backend.name, replica: breakerKey, success: success, now: Clock.monotonicNow())
+                    var saysNothing = Task.isCancelled  // the client left: nothing learned about the backend
+                    switch result {
+                    case .success: success = true
+                    // A request the backend refused as invalid (a local engine's 400) is the client's fault.
+                    case .failed(let error, _): saysNothing = saysNothing || error.status.code < 500
+                    case .upstreamError: break
+                    }
+                    if !saysNothing {
+                        breakers.record(backend: backend.name, replica: breakerKey, success: success, now: Clock.monotonicNow())
+                    }
                     return result
                 case .failed(let failure, let result):
                     last = result
                     lastFailure = failure
                     // A call cancelled because its clients left says nothing about the backend.
                     if Task.isCancelled { return result }
-                    if failure.countsAgainstBreaker {
+                    // A local engine's 503 (queue full, model not loaded) is load shedding or configuration,
+                    // which opening a circuit would not help.
+                    if failure.countsAgainstBreaker, backend.type != .gguf {
                         breakers.record(backend: backend.name, replica: breakerKey, success: false, now: Clock.monotonicNow())
                     }
                     metrics.recordUpstreamError(backend: backend.name, kind: failure.metricLabel)
