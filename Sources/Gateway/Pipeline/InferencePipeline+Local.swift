@@ -187,29 +187,23 @@ final class LocalRun: Sendable {
         switch event {
         case .text(let text, let tokens):
             let (payloads, opened) = state.withLockedValue { state -> ([[UInt8]], Bool) in
-                var payloads: [[UInt8]] = []
-                let opened = !state.started
-                if opened, state.writer.kind == .chat { payloads.append(state.writer.roleChunk()) }
-                state.started = true
-                payloads.append(state.writer.textChunk(text, tokens: tokens))
-                for payload in payloads { record(payload, in: &state) }
-                return (payloads, opened)
+                let opening = open(&state)
+                let chunk = state.writer.textChunk(text, tokens: tokens)
+                record(chunk, in: &state)
+                return (opening.payloads + [chunk], opening.opened)
             }
             publish(payloads, opened: opened, usage: false)
         case .finished(let summary):
             let (outcome, payloads, opened) = state.withLockedValue { state -> (Outcome, [[UInt8]], Bool) in
-                var payloads: [[UInt8]] = []
-                let opened = !state.started
-                if opened, state.writer.kind == .chat { payloads.append(state.writer.roleChunk()) }
-                state.started = true
-                payloads.append(state.writer.finishChunk(summary.finishReason))
-                for payload in payloads { record(payload, in: &state) }
+                let opening = open(&state)
+                let finish = state.writer.finishChunk(summary.finishReason)
+                record(finish, in: &state)
                 let usage = state.writer.usageChunk(summary)
                 let usageIndex = state.events.count
                 record(usage, in: &state)
-                payloads.append(usage)
                 let body = (try? state.assembler.assembled()) ?? []
-                return (.finished(summary, events: state.events, usageIndex: usageIndex, body: body), payloads, opened)
+                let outcome = Outcome.finished(summary, events: state.events, usageIndex: usageIndex, body: body)
+                return (outcome, opening.payloads + [finish, usage], opening.opened)
             }
             publish(payloads.dropLast(), opened: opened, usage: false)
             publish(payloads.suffix(1), opened: false, usage: true)
@@ -218,6 +212,16 @@ final class LocalRun: Sendable {
             let timedOut = state.withLockedValue { $0.timedOut }
             resume(timedOut && error.code == .cancelled ? .timedOut : .failed(error))
         }
+    }
+
+    /// The chat stream's opening role chunk, the first time anything is written (recorded already).
+    private func open(_ state: inout State) -> (payloads: [[UInt8]], opened: Bool) {
+        guard !state.started else { return ([], false) }
+        state.started = true
+        guard state.writer.kind == .chat else { return ([], true) }
+        let role = state.writer.roleChunk()
+        record(role, in: &state)
+        return ([role], true)
     }
 
     private func record(_ payload: [UInt8], in state: inout State) {

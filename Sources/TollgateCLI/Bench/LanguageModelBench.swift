@@ -47,14 +47,14 @@ extension BenchCommand {
             var bestDecode = 0.0
             for _ in 0..<max(1, repeats) {
                 let sequence = try loaded.makeState()
-                let start = Self.now()
+                let start = MonotonicTime.now()
                 var logits = try loaded.model.evaluate(tokens: prompt, sequence: sequence, logits: .last)
-                let prefilled = Self.now()
+                let prefilled = MonotonicTime.now()
                 for _ in 0..<decodeTokens {
                     let next = Int32(logits.indices.max { logits[$0] < logits[$1] } ?? 0)
                     logits = try loaded.model.evaluate(tokens: [next], sequence: sequence, logits: .last)
                 }
-                let decoded = Self.now()
+                let decoded = MonotonicTime.now()
                 bestPrefill = max(bestPrefill, Double(promptTokens) / (prefilled - start))
                 bestDecode = max(bestDecode, Double(decodeTokens) / (decoded - prefilled))
                 sequence.truncate(to: 0)
@@ -82,12 +82,6 @@ extension BenchCommand {
                 ]
                 try String(decoding: JSONWriter.bytes(object), as: UTF8.self).write(toFile: json, atomically: true, encoding: .utf8)
             }
-        }
-
-        static func now() -> Double {
-            var spec = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &spec)
-            return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
         }
     }
 }
@@ -117,7 +111,7 @@ enum MemoryBandwidth {
         let sums = UnsafeMutablePointer<Float>.allocate(capacity: parts)
         defer { sums.deallocate() }
         for _ in 0..<3 {
-            let start = BenchCommand.LLM.now()
+            let start = MonotonicTime.now()
             let work: (Int) -> Void = { part in
                 let from = count * part / parts
                 let to = count * (part + 1) / parts
@@ -131,7 +125,7 @@ enum MemoryBandwidth {
                 sums[part] = (a + b + c + d).sum()
             }
             if let pool { pool.parallelFor(count: parts, work) } else { for part in 0..<parts { work(part) } }
-            best = max(best, Double(count * MemoryLayout<SIMD16<Float>>.stride) / (BenchCommand.LLM.now() - start))
+            best = max(best, Double(count * MemoryLayout<SIMD16<Float>>.stride) / (MonotonicTime.now() - start))
         }
         return best
     }

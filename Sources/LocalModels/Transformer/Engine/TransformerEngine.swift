@@ -128,8 +128,8 @@ public final class TransformerEngine<Predictor: TokenPredictor>: @unchecked Send
 }
 
 /// Seconds on a clock that never jumps.
-enum MonotonicTime {
-    static func now() -> Double {
+public enum MonotonicTime {
+    public static func now() -> Double {
         var spec = timespec()
         clock_gettime(CLOCK_MONOTONIC, &spec)
         return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9

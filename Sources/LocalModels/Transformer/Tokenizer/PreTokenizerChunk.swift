@@ -91,21 +91,18 @@ struct PreTokenizerChunk {
                 emit.add(pos, &out)
                 continue
             }
-            var whitespace = 0
-            while flag(pos + whitespace).contains(.whitespace) { whitespace += 1 }
-            if whitespace > 1 && scalar(pos + whitespace) != Self.outOfRange {
-                pos += whitespace - 1
-                emit.add(pos, &out)
-                continue
-            }
-            if whitespace > 0 {
-                pos += whitespace
-                emit.add(pos, &out)
-                continue
-            }
-            pos += 1
+            pos = whitespaceEnd(from: pos)
             emit.add(pos, &out)
         }
+    }
+
+    /// The end of the piece at `pos` under the patterns' last alternatives: `\s+(?!\S)` (a run of
+    /// whitespace leaves its last scalar to the next word), then `\s+`, then one scalar on its own.
+    func whitespaceEnd(from pos: Int) -> Int {
+        var whitespace = 0
+        while flag(pos + whitespace).contains(.whitespace) { whitespace += 1 }
+        if whitespace > 1 && scalar(pos + whitespace) != Self.outOfRange { return pos + whitespace - 1 }
+        return pos + max(whitespace, 1)
     }
 
     /// llama.cpp's `unicode_regex_split_custom_llama3` (digitRun 3), `_qwen2` (digitRun 1) and `_qwen35` (digitRun
@@ -180,19 +177,7 @@ struct PreTokenizerChunk {
                 emit.add(pos, &out)
                 continue
             }
-            // \s+(?!\S)
-            if whitespace > 1 && scalar(pos + whitespace) != Self.outOfRange {
-                pos += whitespace - 1
-                emit.add(pos, &out)
-                continue
-            }
-            // \s+
-            if whitespace > 0 {
-                pos += whitespace
-                emit.add(pos, &out)
-                continue
-            }
-            pos += 1
+            pos = whitespaceEnd(from: pos)
             emit.add(pos, &out)
         }
     }
