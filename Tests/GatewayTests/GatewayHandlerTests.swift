@@ -46,7 +46,8 @@ import Testing
                 threadPool: NIOThreadPool.singleton,
                 logger: Logger(label: "test"),
                 defaultTTLSeconds: 60,
-                maxEntryBytes: 1 << 20
+                maxEntryBytes: 1 << 20,
+                limits: .unlimited(threadPool: NIOThreadPool.singleton, logger: Logger(label: "test"))
             )
             var server = ServerConfig()
             server.maxBodyBytes = maxBodyBytes

@@ -213,7 +213,7 @@ import Testing
         #expect(error.code == .unknownKey)
         #expect(error.line == 10)
         #expect(error.key == "routes[1].modles")
-        #expect(error.reason.hasPrefix("unknown key 'modles' in routes[1]; expected one of backends, cache,"))
+        #expect(error.reason.hasPrefix("unknown key 'modles' in routes[1]; expected one of backends, budget_fallback,"))
         #expect(error.reason.hasSuffix("(did you mean 'models'?)"))
     }
 

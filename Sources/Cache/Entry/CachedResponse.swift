@@ -53,6 +53,11 @@ public final class CachedResponse: Sendable {
     public let usageEventIndex: Int?
     /// The key in hex, made once: every hit sends it in two headers.
     public let keyHex: String
+    /// Token counts of the answer, when it reported them.
+    public let usage: TokenUsage?
+    /// What the backend call that produced it cost, in USD; nil when not known (an entry read
+    /// back from disk). A hit reports it as saved.
+    public let costUSD: Double?
 
     public init(
         metadata: EntryMetadata,
@@ -60,7 +65,9 @@ public final class CachedResponse: Sendable {
         contentType: String = "application/json",
         body: [UInt8],
         events: [[UInt8]]? = nil,
-        usageEventIndex: Int? = nil
+        usageEventIndex: Int? = nil,
+        usage: TokenUsage? = nil,
+        costUSD: Double? = nil
     ) {
         self.metadata = metadata
         self.status = status
@@ -69,6 +76,8 @@ public final class CachedResponse: Sendable {
         self.events = events
         self.usageEventIndex = usageEventIndex
         self.keyHex = metadata.key.hex
+        self.usage = usage
+        self.costUSD = costUSD
     }
 
     public var key: CacheKey { metadata.key }

@@ -62,6 +62,20 @@ final class AdminAPI: Sendable {
             return showPolicies()
         case (.POST, ["admin", "policies", "reload"]):
             return reloadPolicies()
+        case (.POST, ["admin", "keys"]):
+            return await createKey(body: body)
+        case (.GET, ["admin", "keys"]):
+            return listKeys()
+        case (.GET, let parts) where parts.count == 3 && parts[0] == "admin" && parts[1] == "keys":
+            return showKey(id: parts[2])
+        case (.DELETE, let parts) where parts.count == 3 && parts[0] == "admin" && parts[1] == "keys":
+            return await revokeKey(id: parts[2])
+        case (.POST, let parts) where parts.count == 4 && parts[0] == "admin" && parts[1] == "keys" && parts[3] == "revoke":
+            return await revokeKey(id: parts[2])
+        case (.GET, ["admin", "spend"]):
+            return await spend(query: query)
+        case (.POST, ["admin", "spend", "reset"]):
+            return await resetSpend(body: body)
         default:
             return .error(.notFound("Unknown admin path \(method.rawValue) \(path).", code: "unknown_url"))
         }

@@ -24,7 +24,7 @@ extension GatewayConfig {
         var reader = TOMLSectionReader(file: path, lineOf: lineOf)
         var config = GatewayConfig()
         config.sourcePath = path
-        reader.expectOnly(table, keys: ["server", "cache", "log"], at: "")
+        reader.expectOnly(table, keys: ["server", "cache", "log", "limits"], at: "")
 
         if let server = reader.section(table, "server") {
             reader.expectOnly(
@@ -88,6 +88,10 @@ extension GatewayConfig {
                 }
             }
             reader.bool(log, "access_log", at: "log") { config.log.accessLog = $0 }
+        }
+
+        if let limits = reader.section(table, "limits") {
+            reader.readLimits(limits, into: &config.limits)
         }
 
         if !reader.problems.isEmpty { throw ConfigErrors(reader.problems) }

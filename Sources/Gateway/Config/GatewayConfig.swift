@@ -1,4 +1,5 @@
 import Foundation
+import Router
 
 /// Everything `config.toml` controls. Defaults live in the initialisers, so a config file
 /// only names what it changes.
@@ -6,6 +7,7 @@ public struct GatewayConfig: Sendable {
     public var server: ServerConfig
     public var cache: CacheConfig
     public var log: LogConfig
+    public var limits: LimitsConfig = LimitsConfig()
     /// The file this configuration was read from (nil when built in code).
     public var sourcePath: String?
 
@@ -53,6 +55,41 @@ public struct CacheConfig: Sendable {
     public var diskMaxBytes: Int = 1024 * 1024 * 1024
 
     public init() {}
+}
+
+/// Virtual keys, the spend ledger and the limits that are not a key's or a route's own.
+public struct LimitsConfig: Sendable {
+    public enum Auth: String, Sendable, CaseIterable {
+        /// `open` when the data plane listens on loopback only, `keys` otherwise.
+        case auto
+        /// Every data-plane request must present a live virtual key.
+        case keys
+        /// Keys are optional: a request without one is its own tenant (by its bearer's hash).
+        case open
+    }
+
+    public var auth: Auth = .auto
+    /// SQLite file of the virtual keys, relative to the config file.
+    public var keysPath: String = "data/keys.sqlite"
+    /// SQLite file of the spend ledger, relative to the config file.
+    public var ledgerPath: String = "data/spend.sqlite"
+    /// Completion tokens a budget reserves for a request that does not set max_tokens.
+    public var defaultMaxTokens: Int = 4096
+    /// Cache hits charge nothing against budgets and token limits.
+    public var cacheHitsFree: Bool = true
+    /// Limits and budgets by tenant name (`[limits.tenants.<name>]`).
+    public var tenants: [String: UsageLimits] = [:]
+
+    public init() {}
+
+    /// Whether keys are required, given where the data plane listens.
+    public func requiresKeys(listen: HostPort) -> Bool {
+        switch auth {
+        case .keys: true
+        case .open: false
+        case .auto: !listen.isLoopback
+        }
+    }
 }
 
 public struct LogConfig: Sendable {

@@ -70,6 +70,12 @@ struct BudgetState: Sendable {
         reserved = max(0, reserved - reservedAmount)
     }
 
+    /// Forgets the settled spend (an admin reset); reservations in flight stay held.
+    mutating func clearSpend() {
+        spent = 0
+        history.removeAll()
+    }
+
     /// Books spend read back from the ledger at start-up (reservations do not survive a restart).
     mutating func restore(amount: Double, at time: Double, now: Double) {
         if let window = period.rollingSeconds {

@@ -29,6 +29,11 @@ final class SpendLedger: Sendable {
                 completion_tokens INTEGER NOT NULL
             );
             CREATE INDEX IF NOT EXISTS spend_time ON spend(time);
+            CREATE TABLE IF NOT EXISTS budget_resets (
+                subject TEXT NOT NULL,
+                time REAL NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS budget_resets_subject ON budget_resets(subject, time);
             """)
         if try database.userVersion() == 0 { try database.setUserVersion(Self.schemaVersion) }
         self.database = Mutex(database)
@@ -89,6 +94,56 @@ final class SpendLedger: Sendable {
             try database.withStatement(sql) { statement in
                 try statement.bind(values)
                 _ = try statement.step()
+                return statement.double(0)
+            }
+        }
+    }
+
+    /// Settled amounts with their times for one key, tenant or route since `since`, oldest first.
+    /// `column` is one of the ledger's subject columns: key_id, tenant, route.
+    func spend(column: String, value: String, since: Double) throws -> [(time: Double, amount: Double)] {
+        precondition(["key_id", "tenant", "route"].contains(column))
+        return try database.withLock { database in
+            try database.withStatement(
+                "SELECT time, cost_usd FROM spend WHERE \(column) = ? AND time >= ? ORDER BY time, id"
+            ) { statement in
+                try statement.bind(.text(value), .real(since))
+                var out: [(time: Double, amount: Double)] = []
+                while try statement.step() { out.append((statement.double(0), statement.double(1))) }
+                return out
+            }
+        }
+    }
+
+    /// Spend and request count per distinct value of `column` (key_id, tenant, route), dearest first.
+    func totals(by column: String) throws -> [(String, Double, Int)] {
+        precondition(["key_id", "tenant", "route"].contains(column))
+        return try database.withLock { database in
+            try database.withStatement(
+                "SELECT \(column), SUM(cost_usd), COUNT(*) FROM spend GROUP BY \(column) ORDER BY SUM(cost_usd) DESC"
+            ) { statement in
+                var out: [(String, Double, Int)] = []
+                while try statement.step() { out.append((statement.text(0), statement.double(1), statement.int(2))) }
+                return out
+            }
+        }
+    }
+
+    /// Records that a subject's budgets were reset at `time`: spend before it no longer counts.
+    func recordReset(subject: String, at time: Double) throws {
+        try database.withLock { database in
+            try database.withStatement("INSERT INTO budget_resets (subject, time) VALUES (?, ?)") { statement in
+                try statement.bind(.text(subject), .real(time))
+                try statement.run()
+            }
+        }
+    }
+
+    func lastReset(subject: String) throws -> Double? {
+        try database.withLock { database in
+            try database.withStatement("SELECT MAX(time) FROM budget_resets WHERE subject = ?") { statement in
+                try statement.bind(.text(subject))
+                guard try statement.step(), !statement.isNull(0) else { return nil }
                 return statement.double(0)
             }
         }

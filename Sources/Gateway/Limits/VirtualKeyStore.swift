@@ -11,6 +11,11 @@ final class VirtualKeyStore: Sendable {
     }
 
     private let state: Mutex<State>
+    private let changeCount = Atomic<UInt64>(0)
+
+    /// Moves on at every create and revoke: a connection that remembered its key's lookup
+    /// checks again when this changed.
+    var generation: UInt64 { changeCount.load(ordering: .acquiring) }
 
     /// The prefix every issued key starts with, so a leaked one is easy to recognise.
     static let keyPrefix = "tg-"
@@ -82,6 +87,7 @@ final class VirtualKeyStore: Sendable {
             }
             state.byHash[hash] = stored
         }
+        changeCount.add(1, ordering: .releasing)
         return (key, stored)
     }
 
@@ -111,6 +117,7 @@ final class VirtualKeyStore: Sendable {
             var revoked = key
             revoked.revokedAt = time
             state.byHash[hash] = revoked
+            changeCount.add(1, ordering: .releasing)
             return true
         }
     }

@@ -22,6 +22,7 @@ public final class GatewayMetrics: Sendable {
     public let policyReloads: Counter
     public let policyReloadFailures: Counter
     let tabular: TabularMetrics
+    let limits: LimitMetrics
 
     struct RequestLabels: Hashable {
         var route: String
@@ -32,6 +33,7 @@ public final class GatewayMetrics: Sendable {
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         tabular = TabularMetrics(registry: registry)
+        limits = LimitMetrics(registry: registry)
         cacheHits = registry.makeCounter(name: "tollgate_cache_hits_total", help: "Responses served from the cache.")
         cacheMisses = registry.makeCounter(
             name: "tollgate_cache_misses_total",

@@ -27,7 +27,19 @@ struct Delivery {
         if let key = request.cacheKey { headers.append(("x-tollgate-cache-key", key.hex)) }
         headers.append(("x-tollgate-route", request.route.name))
         if let backend { headers.append(("x-tollgate-backend", backend)) }
+        headers.append(contentsOf: request.rate.headers)
+        headers.append(contentsOf: request.limitHeaders)
         return headers
+    }
+
+    /// What this client paid and saved: the leader pays the call; a client that joined it saved that.
+    private func costHeaders(_ entry: CachedResponse, pipeline: InferencePipeline) -> [(String, String)] {
+        let cost = entry.costUSD ?? 0
+        if collapsed {
+            pipeline.limits.recordSaving(cost, caller: request.caller, route: request.route.name)
+            return [("x-tollgate-cost-usd", USD.format(0)), ("x-tollgate-saved-usd", USD.format(cost))]
+        }
+        return [("x-tollgate-cost-usd", USD.format(cost)), ("x-tollgate-saved-usd", USD.format(0))]
     }
 
     /// Handles one event; returns true once the response is complete.
@@ -67,12 +79,13 @@ struct Delivery {
                 var done = sink.allocator.buffer(capacity: ResponseRenderer.sseDone.count)
                 done.writeBytes(ResponseRenderer.sseDone)
                 sink.streamChunk(done)
+                if collapsed { _ = costHeaders(entry, pipeline: pipeline) }
                 sink.endStream(outcome: outcome)
             } else {
                 pipeline.sendStored(
                     entry,
                     request: request,
-                    extraHeaders: missHeaders(stored: stored, backend: backend),
+                    extraHeaders: missHeaders(stored: stored, backend: backend) + costHeaders(entry, pipeline: pipeline),
                     sink: sink,
                     outcome: outcome
                 )

@@ -6,17 +6,25 @@ import Router
 
 extension InferencePipeline {
     /// Runs the backend call for a flight and publishes its result to every subscriber.
-    func run(_ flight: Flight, request: InferenceRequest, registered: Bool) async {
-        let result = await call(request: request, streaming: flight.streaming, relayTo: flight)
+    func run(_ flight: Flight, request: InferenceRequest, registered: Bool, admission: LimitEnforcer.Admission) async {
+        let result = await call(request: request, streaming: flight.streaming, relayTo: flight, admission: admission)
         flight.publish(.finished(result))
         if registered { flights.remove(flight) }
     }
 
     /// The backend call itself: attempts in plan order, retries with jittered backoff,
     /// fallbacks on the statuses the route names, then a good answer is stored. A stream is
-    /// relayed to `flight` event by event while it arrives.
-    func call(request: InferenceRequest, streaming: Bool, relayTo flight: Flight?) async -> FlightResult {
+    /// relayed to `flight` event by event while it arrives. The spend is settled (and durable)
+    /// before the result is published, so no client sees the end of a response that is not booked.
+    func call(
+        request: InferenceRequest, streaming: Bool, relayTo flight: Flight?, admission: LimitEnforcer.Admission
+    ) async -> FlightResult {
         let result = await callBackends(flight, streaming: streaming, request: request)
+        if case .success(let entry, _, _) = result {
+            await limits.settle(admission, request: request, entry: entry)
+        } else {
+            limits.release(admission)
+        }
         guard case .success(let entry, _, let backend) = result, request.storable, let cache else { return result }
         guard entry.byteCount <= maxEntryBytes else { return result }
         let now = Clock.wallNow()
@@ -182,7 +190,7 @@ extension InferencePipeline {
                     .failed(.badGateway("Upstream '\(backend.name)' sent a response that is not JSON."), backend: backend.name)
                 )
             }
-            let entry = makeEntry(request: request, body: bytes, events: nil, usageEventIndex: nil)
+            let entry = makeEntry(request: request, body: bytes, events: nil, usageEventIndex: nil, backend: backend)
             return .done(.success(entry, stored: false, backend: backend.name))
         case .streamed(let events, let usageEventIndex, let assembled, let complete):
             guard complete else {
@@ -193,7 +201,8 @@ extension InferencePipeline {
                     .failed(.badGateway("Upstream '\(backend.name)' sent a stream that could not be assembled."), backend: backend.name)
                 )
             }
-            let entry = makeEntry(request: request, body: assembled, events: events, usageEventIndex: usageEventIndex)
+            let entry = makeEntry(
+                request: request, body: assembled, events: events, usageEventIndex: usageEventIndex, backend: backend)
             return .done(.success(entry, stored: false, backend: backend.name))
         }
     }
@@ -202,7 +211,8 @@ extension InferencePipeline {
         request: InferenceRequest,
         body: [UInt8],
         events: [[UInt8]]?,
-        usageEventIndex: Int?
+        usageEventIndex: Int?,
+        backend: BackendPolicy
     ) -> CachedResponse {
         var events = events
         var usageEventIndex = usageEventIndex
@@ -224,7 +234,19 @@ extension InferencePipeline {
             expiresAt: now + request.ttlSeconds,
             tags: request.route.cache.tags
         )
-        return CachedResponse(metadata: metadata, body: body, events: events, usageEventIndex: usageEventIndex)
+        // What the call cost: its usage at the serving backend's price (estimated from sizes when
+        // the backend reported no usage).
+        let usage = TokenUsage.parse(body: body)
+        let price = Pricing.price(backend: backend, route: request.route, model: request.match.model)
+        let cost: Double
+        if let usage {
+            cost = price.cost(usage)
+        } else {
+            let prompt = PromptSize(kind: request.kind, body: request.body, defaultMaxTokens: 0)
+            cost = price.cost(prompt: prompt.estimate, completion: body.count / 4)
+        }
+        return CachedResponse(
+            metadata: metadata, body: body, events: events, usageEventIndex: usageEventIndex, usage: usage, costUSD: cost)
     }
 
     /// The request body as the backend should see it: its model name, and usage asked for

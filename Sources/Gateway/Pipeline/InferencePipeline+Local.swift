@@ -58,7 +58,7 @@ extension InferencePipeline {
             return .done(.failed(gatewayError, backend: backend.name))
         case .finished(let summary, let events, let usageIndex, let body):
             served.metrics.record(summary, statistics: served.engine.snapshot)
-            let entry = makeEntry(request: request, body: body, events: events, usageEventIndex: usageIndex)
+            let entry = makeEntry(request: request, body: body, events: events, usageEventIndex: usageIndex, backend: backend)
             return .done(.success(entry, stored: false, backend: backend.name))
         }
     }

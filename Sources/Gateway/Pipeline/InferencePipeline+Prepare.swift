@@ -11,11 +11,12 @@ extension InferencePipeline {
         path: String,
         head: HTTPRequestHead,
         body: ByteBuffer,
-        tenant: String,
+        caller: Caller,
         directives: CacheDirectives,
         rawKey knownRawKey: CacheKey?,
         requestID: String
     ) throws(GatewayError) -> InferenceRequest {
+        let tenant = caller.tenant
         let object = try RequestBody.object(body)
         guard let modelValue = object["model"] else {
             throw GatewayError.badRequest("Missing required parameter: 'model'.", code: "missing_required_parameter", param: "model")
@@ -40,6 +41,7 @@ extension InferencePipeline {
         guard let match = policies.table.resolve(kind: kind, model: model) else {
             throw GatewayError.modelNotFound(model)
         }
+        if let refusal = limits.checkModel(caller, requested: model, resolved: match.model) { throw refusal }
 
         let route = match.route
         var cacheKey: CacheKey?
@@ -65,6 +67,7 @@ extension InferencePipeline {
             rawBody: body,
             match: match,
             tenant: tenant,
+            caller: caller,
             wantsStream: wantsStream,
             includeUsage: includeUsage,
             directives: directives,

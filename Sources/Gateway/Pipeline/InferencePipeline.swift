@@ -1,4 +1,5 @@
 import Cache
+import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -20,6 +21,7 @@ final class InferencePipeline: Sendable {
     let logger: Logger
     let defaultTTLSeconds: Double
     let maxEntryBytes: Int
+    let limits: LimitEnforcer
 
     var cacheEnabled: Bool { cache != nil }
 
@@ -33,7 +35,8 @@ final class InferencePipeline: Sendable {
         threadPool: NIOThreadPool,
         logger: Logger,
         defaultTTLSeconds: Double,
-        maxEntryBytes: Int
+        maxEntryBytes: Int,
+        limits: LimitEnforcer
     ) {
         self.cache = cache
         self.aliases = aliases
@@ -45,29 +48,38 @@ final class InferencePipeline: Sendable {
         self.logger = logger
         self.defaultTTLSeconds = defaultTTLSeconds
         self.maxEntryBytes = maxEntryBytes
+        self.limits = limits
     }
 
     /// Serves a request that the memory tier could not answer.
     func serveMiss(_ request: InferenceRequest, sink: some ResponseSink) async {
+        var request = request
         var outcome = ResponseOutcome(route: request.route.name, model: request.match.model, tenant: request.tenant)
+        if await answerFromStore(request, sink: sink, outcome: &outcome) { return }
 
-        if let key = request.cacheKey, let cache, request.directives.allowsLookup, cache.mightBeOnDisk(key) {
-            let now = Clock.wallNow()
-            let entry = try? await threadPool.runIfActive { try cache.getFromDisk(key, now: now) }
-            if let entry, request.directives.accepts(entry, now: now) {
-                metrics.cacheHits.increment()
-                outcome.cache = "hit"
-                recordAlias(request)
-                sendStored(
-                    entry,
-                    request: request,
-                    cacheStatus: CacheStatus.hit(ttl: entry.metadata.ttl(now: now), keyHex: entry.keyHex, detail: "disk"),
-                    age: entry.metadata.age(now: now),
-                    sink: sink,
-                    outcome: outcome
-                )
+        let admission: LimitEnforcer.Admission
+        switch limits.admitMiss(request, table: policies.table, now: Clock.wallNow()) {
+        case .success(let admitted):
+            admission = admitted
+        case .failure(let refusal):
+            // A policy may send a request whose budget is spent to a cheaper route (one hop).
+            guard refusal.isBudget, let rerouted = budgetFallback(request, refusal: refusal) else {
+                sink.respond(error: refusal.error(report: request.rate), headers: request.limitHeaders, outcome: outcome)
                 return
             }
+            request = rerouted
+            outcome.route = request.route.name
+            if await answerFromStore(request, sink: sink, outcome: &outcome) { return }
+            switch limits.admitMiss(request, table: policies.table, now: Clock.wallNow()) {
+            case .success(let admitted):
+                admission = admitted
+            case .failure(let refusal):
+                sink.respond(error: refusal.error(report: request.rate), headers: request.limitHeaders, outcome: outcome)
+                return
+            }
+        }
+        if !admission.tokenWindows.isEmpty {
+            request.rate.tokens = limits.tokenReport(admission, now: Clock.wallNow())
         }
 
         let fwd: String
@@ -86,20 +98,22 @@ final class InferencePipeline: Sendable {
         let flight: Flight
         var collapsed = false
         if let key = request.cacheKey, !request.directives.noStore {
-            (flight, collapsed) = flights.join(key: key, streaming: request.wantsStream) { flight in
-                Task { await self.run(flight, request: request, registered: true) }
+            (flight, collapsed) = flights.join(key: key, streaming: request.wantsStream) { [request] flight in
+                Task { await self.run(flight, request: request, registered: true, admission: admission) }
             }
+            // Joining a call already running costs nothing: the leader pays.
+            if collapsed { limits.release(admission) }
         } else {
             if !request.wantsStream {
                 // One client and nothing streamed: call the backend in this task (cancelled
                 // with it) and answer directly, with no flight to subscribe to.
-                let result = await call(request: request, streaming: false, relayTo: nil)
+                let result = await call(request: request, streaming: false, relayTo: nil, admission: admission)
                 var delivery = Delivery(request: request, fwd: fwd, collapsed: false, outcome: outcome)
                 delivery.finish(result, pipeline: self, sink: sink)
                 return
             }
             flight = Flight(key: request.cacheKey ?? Self.uniqueKey(), streaming: request.wantsStream)
-            flight.attach(Task { await self.run(flight, request: request, registered: false) })
+            flight.attach(Task { [request] in await self.run(flight, request: request, registered: false, admission: admission) })
         }
         if collapsed {
             metrics.cacheCollapsed.increment()
@@ -107,6 +121,75 @@ final class InferencePipeline: Sendable {
         }
         await deliver(flight, request: request, fwd: fwd, collapsed: collapsed, sink: sink, outcome: outcome)
     }
+
+    /// Answers from the disk tier (and, when hits are charged, from memory too); true when it did.
+    private func answerFromStore(_ request: InferenceRequest, sink: some ResponseSink, outcome: inout ResponseOutcome) async -> Bool {
+        guard let key = request.cacheKey, let cache, request.directives.allowsLookup else { return false }
+        let now = Clock.wallNow()
+        var entry: CachedResponse?
+        var detail: String?
+        if !limits.cacheHitsFree || request.limitHeaders.contains(where: { $0.0 == BudgetFallbackHeader.name }) {
+            entry = cache.getFromMemory(key, now: now)
+        }
+        if entry == nil, cache.mightBeOnDisk(key) {
+            entry = try? await threadPool.runIfActive { try cache.getFromDisk(key, now: now) }
+            detail = "disk"
+        }
+        guard let entry, request.directives.accepts(entry, now: now) else { return false }
+        let saved = limits.savedCost(entry, table: policies.table)
+        var cost = 0.0
+        if !limits.cacheHitsFree {
+            if let refusal = await limits.chargeHit(request, entry: entry, cost: saved) {
+                sink.respond(error: refusal.error(report: request.rate), headers: request.limitHeaders, outcome: outcome)
+                return true
+            }
+            cost = saved
+        } else {
+            limits.recordSaving(saved, caller: request.caller, route: request.route.name)
+        }
+        metrics.cacheHits.increment()
+        outcome.cache = "hit"
+        recordAlias(request)
+        var headers = request.rate.headers + request.limitHeaders
+        headers.append(("x-tollgate-cost-usd", USD.format(cost)))
+        headers.append(("x-tollgate-saved-usd", USD.format(limits.cacheHitsFree ? saved : 0)))
+        sendStored(
+            entry,
+            request: request,
+            cacheStatus: CacheStatus.hit(ttl: entry.metadata.ttl(now: now), keyHex: entry.keyHex, detail: detail),
+            age: entry.metadata.age(now: now),
+            extraHeaders: headers,
+            sink: sink,
+            outcome: outcome
+        )
+        return true
+    }
+
+    /// The request moved to its route's `budget_fallback`, or nil when there is none to use.
+    private func budgetFallback(_ request: InferenceRequest, refusal: LimitRefusal) -> InferenceRequest? {
+        guard let name = request.route.budgetFallback, name != request.route.name,
+            let route = policies.table.route(named: name), route.kinds.contains(request.kind)
+        else { return nil }
+        var moved = request
+        moved.match.route = route
+        moved.rawKey = nil  // the raw body must keep meaning the primary route's answer
+        moved.cacheKey = nil
+        if cacheEnabled, route.cache.enabled, !request.directives.noStore {
+            let canonical = RequestCanonicalizer.canonicalBytes(.object(request.body), endpoint: request.kind.rawValue)
+            moved.cacheKey = RequestCanonicalizer.cacheKey(
+                scope: route.cache.scope == .shared ? "shared" : request.tenant,
+                route: route.name,
+                endpoint: request.kind.rawValue,
+                canonical: canonical
+            )
+        }
+        moved.ttlSeconds = route.cache.ttlSeconds ?? defaultTTLSeconds
+        var budget = "-"
+        if case .budget(_, let refused, _) = refusal { budget = refused.id.name }
+        moved.limitHeaders.append((BudgetFallbackHeader.name, "route=\(route.name); budget=\(budget)"))
+        return moved
+    }
+
 
     /// Writes one client's view of a flight.
     private func deliver(

@@ -13,6 +13,12 @@ struct InferenceRequest: Sendable {
     var rawBody: ByteBuffer
     var match: RouteMatch
     var tenant: String
+    /// Who sent it: the virtual key (if any) whose limits and budgets apply.
+    var caller: Caller
+    /// What the rate limits reported at admission, for the `x-ratelimit-*` headers.
+    var rate = RateReport()
+    /// Headers every response to this request carries (a budget fallback says so here).
+    var limitHeaders: [(String, String)] = []
     var wantsStream: Bool
     var includeUsage: Bool
     var directives: CacheDirectives

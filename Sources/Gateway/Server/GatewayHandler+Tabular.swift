@@ -37,7 +37,11 @@ extension GatewayHandler {
     }
 
     func handlePredict(pathModel: String?, version: String?, head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let tenant = tenant(for: head)
+        let tenant: String
+        switch caller(for: head) {
+        case .success(let caller): tenant = caller.tenant
+        case .failure(let error): return respond(error: error)
+        }
         current.outcome.tenant = tenant
         let directives = head.headers.first(name: "cache-control").map(CacheDirectives.init(header:)) ?? .none
         let job: TabularPipeline.Job

@@ -21,9 +21,12 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var timer = ConnectionTimer()
     private var missTask: Task<Void, Never>?
     var current = RequestRecord()
-    /// Keep-alive clients send the same key on every request: hash it once per connection.
+    /// Keep-alive clients send the same key on every request: check it once per connection
+    /// (again after any key was created or revoked).
     private var lastAuthorization: String?
-    private var lastTenant = TenantResolver.anonymous
+    private var lastKeyGeneration: UInt64 = 0
+    private var lastCaller: Result<Caller, GatewayError> = .success(.anonymous)
+    private var hasCaller = false
     private var metricsMemo = GatewayMetrics.Memo()
     /// Where raw bytes go: the context of the response encoder, so they skip it.
     private var rawContext: ChannelHandlerContext?
@@ -240,19 +243,36 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Inference: the hit path stays here
 
     private func handleInference(kind: EndpointKind, path: String, head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let tenant = tenant(for: head)
+        let caller: Caller
+        switch self.caller(for: head) {
+        case .success(let known): caller = known
+        case .failure(let error): return respond(error: error)
+        }
+        let tenant = caller.tenant
         current.outcome.tenant = tenant
+        let limits = shared.pipeline.limits
         let directives = head.headers.first(name: "cache-control").map(CacheDirectives.init(header:)) ?? .none
+        // Hits are answered here only when they are free; a key limited to some models must
+        // have the request's model checked, which needs the body parsed.
+        let hitsHere = limits.cacheHitsFree
         var rawKey: CacheKey?
         if let cache = shared.cache, !directives.noStore {
             let key = body.withUnsafeReadableBytes { RequestCanonicalizer.rawKey(scope: tenant, path: path, body: $0) }
             rawKey = key
-            if directives.allowsLookup, let alias = shared.aliases.lookup(key) {
+            if hitsHere, caller.key?.models.isEmpty ?? true, directives.allowsLookup, let alias = shared.aliases.lookup(key) {
                 let now = Clock.wallNow()
-                if let entry = cache.getFromMemory(alias.canonical, now: now), directives.accepts(entry, now: now) {
+                if let entry = cache.getFromMemory(alias.canonical, now: now), directives.accepts(entry, now: now),
+                    let route = shared.pipeline.policies.table.route(named: entry.metadata.route)
+                {
                     current.outcome.route = entry.metadata.route
                     current.outcome.model = entry.metadata.model
-                    return serveHit(entry, stream: alias.wantsStream, includeUsage: alias.includeUsage, now: now)
+                    switch limits.admitRequest(caller, route: route, now: now) {
+                    case .failure(let error): return respond(error: error)
+                    case .success(let report):
+                        return serveHit(
+                            entry, stream: alias.wantsStream, includeUsage: alias.includeUsage, now: now, caller: caller,
+                            report: report)
+                    }
                 }
             }
         }
@@ -264,7 +284,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 path: path,
                 head: head,
                 body: body,
-                tenant: tenant,
+                caller: caller,
                 directives: directives,
                 rawKey: rawKey,
                 requestID: current.requestID
@@ -274,8 +294,12 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         current.outcome.route = request.route.name
         current.outcome.model = request.match.model
+        switch limits.admitRequest(caller, route: request.route, now: Clock.wallNow()) {
+        case .failure(let error): return respond(error: error)
+        case .success(let report): request.rate = report
+        }
 
-        if let key = request.cacheKey, let cache = shared.cache, directives.allowsLookup {
+        if hitsHere, let key = request.cacheKey, let cache = shared.cache, directives.allowsLookup {
             let now = Clock.wallNow()
             if let entry = cache.getFromMemory(key, now: now), directives.accepts(entry, now: now) {
                 if let raw = request.rawKey {
@@ -284,24 +308,32 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
                         RawAlias(canonical: key, wantsStream: request.wantsStream, includeUsage: request.includeUsage)
                     )
                 }
-                return serveHit(entry, stream: request.wantsStream, includeUsage: request.includeUsage, now: now)
+                return serveHit(
+                    entry, stream: request.wantsStream, includeUsage: request.includeUsage, now: now, caller: caller,
+                    report: request.rate)
             }
         }
         request.eventLoop = context.eventLoop
         startAsync(context: context) { [request] pipeline, sink in await pipeline.serveMiss(request, sink: sink) }
     }
 
-    /// Keep-alive clients send the same key on every request: it is hashed once.
-    func tenant(for head: HTTPRequestHead) -> String {
+    /// Who sent the request: its virtual key checked (or, in open mode, its bearer hashed)
+    /// once per connection while neither the header nor the key set changes.
+    func caller(for head: HTTPRequestHead) -> Result<Caller, GatewayError> {
         let authorization = head.headers.first(name: "authorization")
-        if authorization != lastAuthorization {
+        let generation = shared.pipeline.limits.keyGeneration
+        if !hasCaller || authorization != lastAuthorization || generation != lastKeyGeneration {
+            hasCaller = true
             lastAuthorization = authorization
-            lastTenant = TenantResolver.tenant(authorization: authorization)
+            lastKeyGeneration = generation
+            lastCaller = shared.pipeline.limits.authenticate(authorization: authorization)
         }
-        return lastTenant
+        return lastCaller
     }
 
-    private func serveHit(_ entry: CachedResponse, stream: Bool, includeUsage: Bool, now: Double) {
+    private func serveHit(
+        _ entry: CachedResponse, stream: Bool, includeUsage: Bool, now: Double, caller: Caller, report: RateReport
+    ) {
         guard let context else { return }
         shared.metrics.cacheHits.increment()
         current.outcome.cache = "hit"
@@ -328,6 +360,14 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         response.cacheStatusHit(ttl: Int(metadata.ttl(now: now)), keyHex: entry.keyHex)
         response.header("age", Int(metadata.age(now: now)))
         response.header("x-tollgate-cache-key", entry.keyHex)
+        if !report.isEmpty {
+            for (name, value) in report.headers { response.header(named: name, value) }
+        }
+        let limits = shared.pipeline.limits
+        let saved = limits.savedCost(entry, table: shared.pipeline.policies.table)
+        limits.recordSaving(saved, caller: caller, route: entry.metadata.route)
+        response.header("x-tollgate-cost-usd", USD.zero)
+        response.header("x-tollgate-saved-usd", USD.format(saved))
         response.header("x-request-id", current.requestID)
         if !state.keepAlive { response.header("connection", "close") }
         let bytes: ByteBuffer

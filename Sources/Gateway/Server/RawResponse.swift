@@ -29,6 +29,13 @@ struct RawResponse {
         buffer.writeStaticString("\r\n")
     }
 
+    mutating func header(named name: String, _ value: String) {
+        buffer.writeString(name)
+        buffer.writeStaticString(": ")
+        buffer.writeString(value)
+        buffer.writeStaticString("\r\n")
+    }
+
     mutating func headers(_ headers: HTTPHeaders) {
         for (name, value) in headers {
             buffer.writeString(name)

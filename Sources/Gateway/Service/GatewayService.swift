@@ -51,6 +51,14 @@ public final class GatewayService: Service, Sendable {
             breakers.apply(table)
         }
 
+        let limits: LimitEnforcer
+        do {
+            limits = try makeLimits(metrics: metrics.limits, threadPool: threadPool)
+        } catch {
+            try? await threadPool.shutdownGracefully()
+            if ownsGroup { try? await group.shutdownGracefully() }
+            throw StartupError(message: "cannot open the limits store: \(error)")
+        }
         let pipeline = InferencePipeline(
             cache: cache,
             aliases: aliases,
@@ -61,7 +69,8 @@ public final class GatewayService: Service, Sendable {
             threadPool: threadPool,
             logger: logger,
             defaultTTLSeconds: config.cache.defaultTTLSeconds,
-            maxEntryBytes: config.cache.maxEntryBytes
+            maxEntryBytes: config.cache.maxEntryBytes,
+            limits: limits
         )
         let shared = GatewayContext(pipeline: pipeline, metrics: metrics, accessLog: accessLog, server: config.server)
         let data = DataServer(
@@ -125,6 +134,31 @@ public final class GatewayService: Service, Sendable {
         try? await threadPool.shutdownGracefully()
         if ownsGroup { try? await group.shutdownGracefully() }
         logger.notice("stopped")
+    }
+
+    /// The key store and the ledger, in SQLite files next to the config.
+    private func makeLimits(metrics: LimitMetrics, threadPool: NIOThreadPool) throws -> LimitEnforcer {
+        let keysPath = config.resolve(config.limits.keysPath)
+        let ledgerPath = config.resolve(config.limits.ledgerPath)
+        for path in [keysPath, ledgerPath] {
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        }
+        let requireKeys = config.limits.requiresKeys(listen: config.server.listen)
+        if !requireKeys, !config.server.listen.isLoopback {
+            logger.warning("limits.auth = \"open\" on a data port beyond loopback: requests need no key")
+        }
+        return LimitEnforcer(
+            requireKeys: requireKeys,
+            keys: try VirtualKeyStore(path: keysPath),
+            ledger: try SpendLedger(path: ledgerPath),
+            tenants: config.limits.tenants,
+            defaultMaxTokens: config.limits.defaultMaxTokens,
+            cacheHitsFree: config.limits.cacheHitsFree,
+            metrics: metrics,
+            threadPool: threadPool,
+            logger: logger
+        )
     }
 
     private func makeCache(aliases: RawKeyAliases) -> ResponseCache? {

@@ -36,8 +36,8 @@ extension TabularPipeline {
             ("x-tollgate-cached-rows", String(cached)),
             ("x-tollgate-computed-rows", String(computed)),
             ("x-tollgate-model-version", served.version),
-            ("x-tollgate-cost-usd", Self.usd(price * Double(computed))),
-            ("x-tollgate-saved-usd", Self.usd(price * Double(cached))),
+            ("x-tollgate-cost-usd", USD.format(price * Double(computed))),
+            ("x-tollgate-saved-usd", USD.format(price * Double(cached))),
         ]
         if let age { extra.append(("age", String(Int(age.rounded(.down))))) }
         var buffer = sink.allocator.buffer(capacity: body.count)
@@ -57,10 +57,6 @@ extension TabularPipeline {
         if job.keys == nil { return job.directives.noStore ? "request" : "bypass" }
         if !job.directives.allowsLookup { return "request" }
         return cached > 0 ? "partial" : "miss"
-    }
-
-    static func usd(_ amount: Double) -> String {
-        String(format: "%.8f", amount)
     }
 }
 

@@ -1,6 +1,8 @@
 extension PolicyFileReader {
     static let routeKeys = [
         "name", "kinds", "models", "backends", "fallbacks", "fallback_on", "retry", "timeout_seconds", "cache",
+        "price_per_1m_input_tokens", "price_per_1m_output_tokens", "price_per_1m_input_tokens_env",
+        "price_per_1m_output_tokens_env", "model_prices", "limits", "budget_fallback",
     ]
 
     /// One `[[routes]]` table; `nil` only when it has no usable name.
@@ -26,6 +28,9 @@ extension PolicyFileReader {
         if let retry = table.table("retry") { route.retry = readRetry(retry) }
         if let seconds = table.number("timeout_seconds") { route.timeoutSeconds = seconds }
         if let cache = table.table("cache") { route.cache = readCache(cache) }
+        route.pricing = readPricing(table)
+        if let limits = table.table("limits") { route.limits = readLimits(limits) }
+        route.budgetFallback = table.string("budget_fallback")
         guard name != nil else { return nil }
         return Route(
             policy: route,

@@ -25,6 +25,7 @@ public enum PolicyLoader {
             set.add(PolicyFileReader(root: root, environment: environment).read())
         }
         set.checkReferences()
+        set.checkBudgetFallbacks()
         set.checkAliases()
 
         let errors = files.flatMap { file in

@@ -1,5 +1,5 @@
 /// The contents of all policy files merged in file order, with the checks that span
-/// files: duplicate names, references to backends, and alias chains.
+/// files: duplicate names, references to backends and routes, and alias chains.
 struct PolicySet {
     private(set) var backends: [PolicyFileReader.Backend] = []
     private(set) var routes: [PolicyFileReader.Route] = []
@@ -69,6 +69,26 @@ struct PolicySet {
                     continue
                 }
                 checkKinds(route, backend: backend.policy, path: path, key: key)
+            }
+        }
+    }
+
+    /// A route's `budget_fallback` names another route, in any file. The gateway takes one
+    /// hop, so a fallback that has its own is allowed (and not followed).
+    func checkBudgetFallbacks() {
+        for route in routes {
+            guard let target = route.policy.budgetFallback else { continue }
+            let path = route.path.appending("budget_fallback")
+            if target == route.policy.name {
+                route.diagnostics.report(
+                    .invalidValue,
+                    at: path,
+                    "route '\(target)' cannot be its own budget fallback; name another route or leave the key out"
+                )
+            } else if routesByName[target] == nil {
+                let known = routesByName.keys.filter { $0 != route.policy.name }.sorted()
+                let list = known.isEmpty ? "no other routes are defined" : "known: " + known.joined(separator: ", ")
+                route.diagnostics.report(.unknownReference, at: path, "unknown route '\(target)' (\(list))")
             }
         }
     }

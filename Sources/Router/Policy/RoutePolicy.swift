@@ -33,6 +33,14 @@ public struct RoutePolicy: Sendable, Hashable {
     public var timeoutSeconds: Double
     /// See ``CachePolicy`` for its defaults.
     public var cache: CachePolicy
+    /// Token prices for budgets and cost headers. Default: none.
+    public var pricing: RoutePricing
+    /// Rate limits and budgets. Default: none.
+    public var limits: UsageLimits
+    /// The route that serves a request one of ``limits``' budgets refuses, by name; `nil` (the
+    /// default) refuses it. The gateway takes one hop only: that route's own `budgetFallback`
+    /// is not followed.
+    public var budgetFallback: String?
     /// The policy file that defined the route.
     public var file: String
     /// The line of its `[[routes]]` header, when known.
@@ -48,6 +56,9 @@ public struct RoutePolicy: Sendable, Hashable {
         retry: RetryPolicy = RetryPolicy(),
         timeoutSeconds: Double = 120,
         cache: CachePolicy = CachePolicy(),
+        pricing: RoutePricing = RoutePricing(),
+        limits: UsageLimits = UsageLimits(),
+        budgetFallback: String? = nil,
         file: String = "",
         line: Int? = nil
     ) {
@@ -60,6 +71,9 @@ public struct RoutePolicy: Sendable, Hashable {
         self.retry = retry
         self.timeoutSeconds = timeoutSeconds
         self.cache = cache
+        self.pricing = pricing
+        self.limits = limits
+        self.budgetFallback = budgetFallback
         self.file = file
         self.line = line
     }
@@ -72,8 +86,9 @@ public struct RoutePolicy: Sendable, Hashable {
 
 extension RoutePolicy: Encodable {
     enum CodingKeys: String, CodingKey {
-        case name, kinds, models, backends, fallbacks, retry, cache, file, line
+        case name, kinds, models, backends, fallbacks, retry, cache, pricing, limits, file, line
         case fallbackOn = "fallback_on"
         case timeoutSeconds = "timeout_seconds"
+        case budgetFallback = "budget_fallback"
     }
 }

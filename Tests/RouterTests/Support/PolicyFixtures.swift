@@ -65,4 +65,12 @@ enum PolicyFixtures {
     static func loadValid(environment: [String: String] = environment) throws -> RoutingTable {
         try PolicyLoader.load(sources: [backends, routes, catchAll], environment: environment).get()
     }
+
+    /// The errors of a load that is expected to fail; `nil` when it succeeds.
+    static func errors(_ sources: [PolicySource], environment: [String: String] = [:]) -> [PolicyError]? {
+        switch PolicyLoader.load(sources: sources, environment: environment) {
+        case .success: return nil
+        case .failure(let errors): return errors.errors
+        }
+    }
 }
