@@ -166,7 +166,7 @@ def standard_policies(fake_url: str) -> str:
 
 def render_config(*, listen: str, admin_listen: str, admin_token: str | None, disk_path: str,
                   server: dict[str, Any] | None = None, cache: dict[str, Any] | None = None,
-                  log: dict[str, Any] | None = None) -> str:
+                  log: dict[str, Any] | None = None, limits: dict[str, Any] | None = None) -> str:
     server_values: dict[str, Any] = {
         "listen": listen,
         "admin_listen": admin_listen,
@@ -185,12 +185,25 @@ def render_config(*, listen: str, admin_listen: str, admin_token: str | None, di
     cache_values.update(cache or {})
     log_values: dict[str, Any] = {"level": "info", "access_log": True}
     log_values.update(log or {})
-    return "\n".join([
+    sections = [
         "# written by Tests/E2E/harness.py",
         toml_table("[server]", server_values),
         toml_table("[cache]", cache_values),
         toml_table("[log]", log_values),
-    ])
+    ]
+    if limits is not None:
+        sections.append(limits_toml(limits))
+    return "\n".join(sections)
+
+
+def limits_toml(limits: dict[str, Any]) -> str:
+    """``[limits]`` plus one ``[limits.tenants.<name>]`` table per entry of ``limits["tenants"]``."""
+    values = dict(limits)
+    tenants = values.pop("tenants", None) or {}
+    parts = [toml_table("[limits]", values)]
+    for name, tenant in tenants.items():
+        parts.append(toml_table(f"[limits.tenants.{toml_key(name)}]", tenant))
+    return "\n".join(parts)
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -559,7 +572,7 @@ class Gateway:
                  server: dict[str, Any] | None = None, cache: dict[str, Any] | None = None,
                  env: dict[str, str] | None = None, admin_token: str | None = ADMIN_TOKEN,
                  config_text: str | None = None, extra_args: Iterable[str] = (), name: str = "gateway",
-                 fakes: dict[str, Any] | None = None):
+                 fakes: dict[str, Any] | None = None, limits: dict[str, Any] | None = None):
         self.binary = str(binary)
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -569,6 +582,7 @@ class Gateway:
         self.log_path = self.workdir / "gateway.log"
         self.server_options = dict(server or {})
         self.cache_options = dict(cache or {})
+        self.limits_options = None if limits is None else dict(limits)
         self.admin_token = admin_token
         self.env = gateway_env(env)
         self.config_text = config_text
@@ -620,6 +634,7 @@ class Gateway:
             disk_path=str(self.workdir / "data" / "cache.sqlite"),
             server=self.server_options,
             cache=self.cache_options,
+            limits=self.limits_options,
         ))
 
     def write_policy(self, file_name: str, text: str, *, atomic: bool = True) -> Path:
