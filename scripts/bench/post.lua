@@ -1,7 +1,7 @@
 -- wrk script: the same chat completion POST on every request (a cache hit after the first).
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer bench-key"
+wrk.headers["Authorization"] = os.getenv("BENCH_AUTH") or "Bearer bench-key"
 wrk.body = os.getenv("BENCH_BODY") or '{"model":"bench-model","messages":[{"role":"user","content":"What is the capital of France?"}],"temperature":0}'
 
 done = function(summary, latency, requests)
