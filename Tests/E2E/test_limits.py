@@ -405,8 +405,37 @@ def test_cache_hits_are_free_and_report_the_saving(make_gateway, fake):
     rows = ledger_rows(gw, key_id=created["id"])
     assert len(rows) == 1, f"a cache hit adds no ledger row: {rows}"
     assert abs(only_budget(key_info(gw, created["id"]))["spent_usd"] - cost_header(first)) < 1e-9
-    saved_after = metric_sum(metrics(gw), lambda n, l: n.startswith("tollgate_saved_usd_total") and l.get("key") == created["id"])
+    samples = metrics(gw)
+    saved_after = metric_sum(samples, lambda n, l: n.startswith("tollgate_saved_usd_total") and l.get("key") == created["id"])
     assert abs(saved_after - saved_before - cost_header(first)) < 1e-6, (saved_before, saved_after)
+    spent = metric_sum(samples, lambda n, l: n.startswith("tollgate_cost_usd_total") and l.get("key") == created["id"]
+                       and l.get("route") == "priced")
+    assert abs(spent - cost_header(first)) < 1e-6, f"tollgate_cost_usd_total for the key: {spent}"
+
+
+def test_collapsed_follower_pays_nothing(make_gateway, fake):
+    gw = start(make_gateway, fake)
+    created = create_key(gw, budgets=[{"usd": 10, "period": "total"}])
+    fake.set_model_behavior("fake-collapse", "slow", header_delay=0.6)
+    body = chat_body(unique("collapse"), model="fake-collapse", max_tokens=4)
+    results: list = [None, None]
+
+    def call(i):
+        results[i] = gw.chat(body, api_key=created["key"])
+
+    threads = [threading.Thread(target=call, args=(i,), daemon=True) for i in range(2)]
+    threads[0].start()
+    fake.wait_for_count(1, path=CHAT, contains=body["messages"][-1]["content"], timeout=5)
+    threads[1].start()
+    for thread in threads:
+        thread.join(15)
+    assert all(r is not None and r.status_code == 200 for r in results), results
+    assert fake.count(path=CHAT, contains=body["messages"][-1]["content"]) == 1, "the two requests should collapse"
+    costs = sorted(cost_header(r) for r in results)
+    assert costs[0] == 0 and abs(costs[1] - priced_cost(body)) < 1e-9, f"leader pays, follower pays 0: {costs}"
+    follower = next(r for r in results if cost_header(r) == 0)
+    assert abs(saved_header(follower) - priced_cost(body)) < 1e-9, dict(follower.headers)
+    assert abs(only_budget(key_info(gw, created["id"]))["spent_usd"] - priced_cost(body)) < 1e-9
 
 
 # ------------------------------------------------------------------ 8. budget fallback

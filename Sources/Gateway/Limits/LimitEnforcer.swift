@@ -198,13 +198,19 @@ final class LimitEnforcer: Sendable {
     /// Books a finished request: the ledger row first (durable before the response completes),
     /// then the budgets and the token windows with the real usage.
     func settle(_ admission: Admission, request: InferenceRequest, entry: CachedResponse, cost: Double? = nil) async {
+        await settle(
+            admission, requestID: request.requestID, route: request.route.name, model: request.match.model,
+            cost: cost ?? entry.costUSD ?? 0, usage: entry.usage)
+    }
+
+    func settle(
+        _ admission: Admission, requestID: String, route: String, model: String, cost: Double, usage: TokenUsage?
+    ) async {
         let now = Clock.wallNow()
-        let cost = cost ?? entry.costUSD ?? 0
-        let usage = entry.usage
         if let ledger, !admission.holds.isEmpty || cost > 0 {
             let record = SpendRecord(
-                time: now, requestID: request.requestID, keyID: admission.caller.keyID, tenant: admission.caller.tenant,
-                route: request.route.name, model: request.match.model, costUSD: cost,
+                time: now, requestID: requestID, keyID: admission.caller.keyID, tenant: admission.caller.tenant,
+                route: route, model: model, costUSD: cost,
                 promptTokens: usage?.promptTokens ?? admission.prompt.estimate,
                 completionTokens: usage?.completionTokens ?? 0)
             do {
@@ -213,7 +219,7 @@ final class LimitEnforcer: Sendable {
                 metrics.ledgerErrors.increment()
                 logger.error(
                     "spend ledger write failed; the spend is counted in memory only",
-                    metadata: ["tollgate.request_id": "\(request.requestID)", "tollgate.error": "\(error)"])
+                    metadata: ["tollgate.request_id": "\(requestID)", "tollgate.error": "\(error)"])
             }
         }
         for status in budgets.settle(admission.holds, actual: cost, now: now) {
@@ -229,7 +235,28 @@ final class LimitEnforcer: Sendable {
                 }
             }
         }
-        metrics.spent(cost, keyID: admission.caller.keyID, tenant: admission.caller.tenant, route: request.route.name)
+        metrics.spent(cost, keyID: admission.caller.keyID, tenant: admission.caller.tenant, route: route)
+    }
+
+    /// A tabular request's rows: their cost is known before they run (rows × the price per
+    /// row), so the budgets reserve exactly that.
+    func admitRows(_ caller: Caller, route: RoutePolicy, cost: Double, now: Double) -> Result<Admission, LimitRefusal> {
+        let subjects = subjects(caller, route: route)
+        let prompt = PromptSize(upperBound: 0, estimate: 0, maxCompletionTokens: 0)
+        var admission = Admission(
+            caller: caller, subjects: subjects, holds: [], reservedUSD: 0, tokenEstimate: 0, prompt: prompt,
+            tokenWindows: [])
+        guard subjects.contains(where: { !$0.budgets.isEmpty }) else { return .success(admission) }
+        switch budgets.reserve(subjects, amount: cost, now: now) {
+        case .success(let holds):
+            admission.holds = holds
+            admission.reservedUSD = cost
+            return .success(admission)
+        case .failure(let refusal):
+            let subject = subjects.first { $0.name == refusal.id.subject } ?? subjects[0]
+            metrics.rejected(limit: "budget", subject: subject.kind)
+            return .failure(.budget(subject: subject, refusal, needed: cost))
+        }
     }
 
     /// A request that failed, was cancelled, or joined another's call: nothing is spent.

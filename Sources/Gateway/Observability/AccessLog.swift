@@ -33,6 +33,10 @@ public final class AccessLog: Sendable {
         public var bytesOut: Int
         public var durationSeconds: Double
         public var upstreamSeconds: Double?
+        /// What the request was charged (a backend call's cost); nil when nothing was priced.
+        public var costUSD: Double? = nil
+        /// The virtual key's id, when the request came with one.
+        public var keyID: String? = nil
     }
 
     public func log(_ record: Record) {
@@ -49,6 +53,7 @@ public final class AccessLog: Sendable {
         field(&line, "route", record.route)
         field(&line, "model", record.model)
         field(&line, "tenant", record.tenant)
+        if let keyID = record.keyID { field(&line, "key", keyID) }
         field(&line, "cache", record.cache)
         field(&line, "backend", record.backend)
         line.append(contentsOf: #","bytes":"#.utf8)
@@ -58,6 +63,10 @@ public final class AccessLog: Sendable {
         if let upstream = record.upstreamSeconds {
             line.append(contentsOf: #","upstream_ms":"#.utf8)
             Self.appendFixed3(upstream * 1000, to: &line)
+        }
+        if let cost = record.costUSD {
+            line.append(contentsOf: #","cost_usd":"#.utf8)
+            line.append(contentsOf: USD.format(cost).utf8)
         }
         line.append(contentsOf: "}\n".utf8)
         state.withLockedValue { state in

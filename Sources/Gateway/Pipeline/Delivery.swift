@@ -74,6 +74,7 @@ struct Delivery {
         switch result {
         case .success(let entry, let stored, let backend):
             outcome.backend = backend
+            if !collapsed { outcome.costUSD = entry.costUSD }
             if stored { pipeline.recordAlias(request) }
             if streaming {
                 var done = sink.allocator.buffer(capacity: ResponseRenderer.sseDone.count)

@@ -55,6 +55,7 @@ final class InferencePipeline: Sendable {
     func serveMiss(_ request: InferenceRequest, sink: some ResponseSink) async {
         var request = request
         var outcome = ResponseOutcome(route: request.route.name, model: request.match.model, tenant: request.tenant)
+        outcome.keyID = request.caller.key?.id
         if await answerFromStore(request, sink: sink, outcome: &outcome) { return }
 
         let admission: LimitEnforcer.Admission

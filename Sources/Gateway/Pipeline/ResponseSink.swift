@@ -39,4 +39,6 @@ struct ResponseOutcome: Sendable {
     var cache: String = "none"
     var backend: String = "-"
     var upstreamSeconds: Double?
+    var costUSD: Double?
+    var keyID: String?
 }

@@ -21,7 +21,7 @@ final class GatewayContext: Sendable {
         self.pipeline = pipeline
         self.tabular = TabularPipeline(
             cache: pipeline.cache, policies: pipeline.policies, metrics: metrics.tabular,
-            defaultTTLSeconds: pipeline.defaultTTLSeconds)
+            defaultTTLSeconds: pipeline.defaultTTLSeconds, limits: pipeline.limits)
         self.metrics = metrics
         self.accessLog = accessLog
         self.maxBodyBytes = server.maxBodyBytes

@@ -13,6 +13,7 @@ extension GatewayHandler {
             respondJSON(#"{"name":"tollgate","version":"\#(TollgateVersion.current)","extensions":[]}"#)
         case .model(let name, let version, let action):
             current.outcome.model = name
+            if case .failure(let error) = caller(for: head) { return respond(error: error) }
             if action == .infer {
                 guard head.method == .POST else {
                     return respond(error: .methodNotAllowed(head.method, path: path, allowed: "POST"))
@@ -37,23 +38,28 @@ extension GatewayHandler {
     }
 
     func handlePredict(pathModel: String?, version: String?, head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let tenant: String
-        switch caller(for: head) {
-        case .success(let caller): tenant = caller.tenant
+        let caller: Caller
+        switch self.caller(for: head) {
+        case .success(let known): caller = known
         case .failure(let error): return respond(error: error)
         }
-        current.outcome.tenant = tenant
+        current.outcome.tenant = caller.tenant
+        current.outcome.keyID = caller.key?.id
         let directives = head.headers.first(name: "cache-control").map(CacheDirectives.init(header:)) ?? .none
-        let job: TabularPipeline.Job
+        var job: TabularPipeline.Job
         do {
             job = try shared.tabular.prepare(
-                body: body, pathModel: pathModel, pathVersion: version, tenant: tenant, directives: directives,
+                body: body, pathModel: pathModel, pathVersion: version, caller: caller, directives: directives,
                 requestID: current.requestID)
         } catch {
             return respond(error: error)
         }
         current.outcome.route = job.route.name
         current.outcome.model = job.model
+        switch shared.pipeline.limits.admitRequest(caller, route: job.route, now: Clock.wallNow()) {
+        case .failure(let error): return respond(error: error)
+        case .success(let report): job.rate = report
+        }
         shared.tabular.serve(job, sink: makeSink(context: context), outcome: current.outcome)
     }
 }

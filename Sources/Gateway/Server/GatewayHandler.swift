@@ -216,6 +216,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
             guard head.method == .GET else {
                 return respond(error: .methodNotAllowed(head.method, path: path, allowed: "GET"))
             }
+            if case .failure(let error) = caller(for: head) { return respond(error: error) }
             startAsync(context: context) { pipeline, sink in await pipeline.listModels(sink: sink) }
         case "/v1/predict":
             guard head.method == .POST else {
@@ -226,6 +227,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
             guard head.method == .POST else {
                 return respond(error: .methodNotAllowed(head.method, path: path, allowed: "POST"))
             }
+            if case .failure(let error) = caller(for: head) { return respond(error: error) }
             do {
                 respondJSON(bytes: try shared.tabular.feedback(body: body))
             } catch {
@@ -250,6 +252,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let tenant = caller.tenant
         current.outcome.tenant = tenant
+        current.outcome.keyID = caller.key?.id
         let limits = shared.pipeline.limits
         let directives = head.headers.first(name: "cache-control").map(CacheDirectives.init(header:)) ?? .none
         // Hits are answered here only when they are free; a key limited to some models must
@@ -526,7 +529,9 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 backend: outcome.backend,
                 bytesOut: bytes,
                 durationSeconds: seconds,
-                upstreamSeconds: outcome.upstreamSeconds
+                upstreamSeconds: outcome.upstreamSeconds,
+                costUSD: outcome.costUSD,
+                keyID: outcome.keyID
             )
         )
     }

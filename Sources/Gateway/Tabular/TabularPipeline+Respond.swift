@@ -40,11 +40,14 @@ extension TabularPipeline {
             ("x-tollgate-saved-usd", USD.format(price * Double(cached))),
         ]
         if let age { extra.append(("age", String(Int(age.rounded(.down))))) }
+        extra.append(contentsOf: job.rate.headers)
         var buffer = sink.allocator.buffer(capacity: body.count)
         buffer.writeBytes(body)
         var outcome = outcome
         outcome.backend = served.backend
         outcome.cache = Self.cacheResult(job, cached: cached, computed: computed)
+        if computed > 0 { outcome.costUSD = price * Double(computed) }
+        if cached > 0 { limits.recordSaving(price * Double(cached), caller: job.caller, route: job.route.name) }
         sink.respond(
             status: .ok,
             headers: ResponseRenderer.headers(contentType: "application/json", length: body.count, extra: extra),

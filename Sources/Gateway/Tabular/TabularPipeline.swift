@@ -12,6 +12,7 @@ final class TabularPipeline: Sendable {
     let metrics: TabularMetrics
     let feedback: FeedbackLog
     let defaultTTLSeconds: Double
+    let limits: LimitEnforcer
 
     /// Which protocol the answer speaks.
     enum Surface: Sendable {
@@ -28,6 +29,9 @@ final class TabularPipeline: Sendable {
         /// The name the client asked for (before aliases), echoed back.
         var model: String
         var tenant: String
+        var caller: Caller
+        /// What the requests-per-minute windows said, for the headers.
+        var rate = RateReport()
         var rows: PredictRows
         var directives: CacheDirectives
         /// One per row; nil when the route does not cache or the client said `no-store`.
@@ -38,7 +42,8 @@ final class TabularPipeline: Sendable {
     }
 
     init(cache: ResponseCache?, policies: PolicyStore, metrics: TabularMetrics, defaultTTLSeconds: Double,
-         feedback: FeedbackLog = FeedbackLog()) {
+         limits: LimitEnforcer, feedback: FeedbackLog = FeedbackLog()) {
+        self.limits = limits
         self.cache = cache
         self.policies = policies
         self.metrics = metrics
@@ -49,9 +54,10 @@ final class TabularPipeline: Sendable {
     /// Parses and routes. `pathModel` is the `{name}` of a v2 path; `/v1/predict` names its
     /// model in the body. Errors are the client's.
     func prepare(
-        body: ByteBuffer, pathModel: String?, pathVersion: String?, tenant: String, directives: CacheDirectives,
+        body: ByteBuffer, pathModel: String?, pathVersion: String?, caller: Caller, directives: CacheDirectives,
         requestID: String
     ) throws(GatewayError) -> Job {
+        let tenant = caller.tenant
         let object = try RequestBody.object(body)
         let model: String
         if let pathModel {
@@ -67,6 +73,7 @@ final class TabularPipeline: Sendable {
             model = name
         }
         let (served, route) = try resolve(model: model, version: pathVersion)
+        if let refusal = limits.checkModel(caller, requested: model, resolved: model) { throw refusal }
         let rows: PredictRows
         let surface: Surface
         if pathModel != nil {
@@ -92,7 +99,7 @@ final class TabularPipeline: Sendable {
         }
         return Job(
             requestID: requestID, surface: surface, served: served, route: route, model: model, tenant: tenant,
-            rows: rows, directives: directives, keys: keys, ttlSeconds: route.cache.ttlSeconds ?? defaultTTLSeconds)
+            caller: caller, rows: rows, directives: directives, keys: keys, ttlSeconds: route.cache.ttlSeconds ?? defaultTTLSeconds)
     }
 
     /// The route for `model` and the loaded forest it picks (weighted among the route's
@@ -153,13 +160,33 @@ final class TabularPipeline: Sendable {
         }
         let pending = table
         let missingRows = missing
+        // The rows' cost is known now: the budgets reserve exactly it.
+        let cost = job.served.spec.pricePer1kRows / 1000 * Double(missing.count)
+        let admission: LimitEnforcer.Admission
+        switch limits.admitRows(job.caller, route: job.route, cost: cost, now: now) {
+        case .success(let admitted):
+            admission = admitted
+        case .failure(let refusal):
+            sink.respond(error: refusal.error(report: job.rate), outcome: outcome)
+            return
+        }
         do {
             try job.served.batcher.submit(rows: rows, rowCount: missing.count) { batch, range in
                 var table = pending
                 table.fill(from: batch, range: range, into: missingRows)
-                self.finish(job, table: table, computed: missingRows, sink: sink, outcome: outcome)
+                guard !admission.holds.isEmpty || cost > 0 else {
+                    return self.finish(job, table: table, computed: missingRows, sink: sink, outcome: outcome)
+                }
+                // Booked in the ledger before the answer goes out; off the engine's thread.
+                Task {
+                    await self.limits.settle(
+                        admission, requestID: job.requestID, route: job.route.name, model: job.model, cost: cost,
+                        usage: nil)
+                    self.finish(job, table: table, computed: missingRows, sink: sink, outcome: outcome)
+                }
             }
         } catch {
+            limits.release(admission)
             var error = GatewayError.unavailable(
                 "Model '\(job.model)' is overloaded (\(error.queuedRows) rows queued); retry shortly.",
                 code: "engine_overloaded")

@@ -3,6 +3,8 @@ import Dispatch
 import LocalModels
 import NIOCore
 import NIOHTTP1
+import NIOPosix
+import Logging
 import Prometheus
 import Router
 import Synchronization
@@ -43,7 +45,8 @@ import Testing
         let cache = ResponseCache(memory: MemoryTier(capacityBytes: 1 << 22), disk: nil)
         pipeline = TabularPipeline(
             cache: cache, policies: try PolicyStore(directory: "/nonexistent", environment: [:], initial: .empty),
-            metrics: TabularMetrics(registry: PrometheusCollectorRegistry()), defaultTTLSeconds: 60)
+            metrics: TabularMetrics(registry: PrometheusCollectorRegistry()), defaultTTLSeconds: 60,
+            limits: .unlimited(threadPool: NIOThreadPool.singleton, logger: Logger(label: "test")))
     }
 
     func job(_ rows: [[Double]], id: String = "req_1", directives: CacheDirectives = .none,
@@ -55,7 +58,7 @@ import Testing
         }
         return TabularPipeline.Job(
             requestID: id, surface: surface, served: served, route: route, model: "toy", tenant: "tenant",
-            rows: PredictRows(values: values, count: rows.count), directives: directives, keys: keys, ttlSeconds: 60)
+            caller: Caller(tenant: "tenant"), rows: PredictRows(values: values, count: rows.count), directives: directives, keys: keys, ttlSeconds: 60)
     }
 
     func expected(_ row: [Double]) -> (label: String, probabilities: [Double]) {
