@@ -25,6 +25,7 @@ import pytest
 import fake_upstream as fu
 from harness import (
     ADMIN_TOKEN,
+    REPO_ROOT,
     assert_openai_error,
     backend_toml,
     cache_status,
@@ -33,6 +34,7 @@ from harness import (
     parse_metrics,
     read_raw_response,
     route_toml,
+    toml_table,
     unique,
 )
 
@@ -413,6 +415,24 @@ def test_cache_hits_are_free_and_report_the_saving(make_gateway, fake):
     assert abs(spent - cost_header(first)) < 1e-6, f"tollgate_cost_usd_total for the key: {spent}"
 
 
+def test_hits_are_charged_when_the_config_says_so(make_gateway, fake):
+    gw = start(make_gateway, fake, cache_hits_free=False)
+    body = chat_body(unique("paid-hit"), max_tokens=4)
+    created = create_key(gw, budgets=[{"usd": 10, "period": "total"}])
+    first = gw.chat(body, api_key=created["key"])
+    assert first.status_code == 200 and not cache_status(first).hit, first.text[:300]
+    second = gw.chat(body, api_key=created["key"])
+    assert second.status_code == 200 and cache_status(second).hit, second.headers.get("cache-status")
+    assert cost_header(second) == pytest.approx(cost_header(first)), "a charged hit costs what the call did"
+    assert saved_header(second) == 0
+    rows = ledger_rows(gw, key_id=created["id"])
+    assert len(rows) == 2 and all(r["cost_usd"] == pytest.approx(cost_header(first)) for r in rows), rows
+    assert only_budget(key_info(gw, created["id"]))["spent_usd"] == pytest.approx(2 * cost_header(first))
+    # Another key of the same tenant finds the entry, but its budget cannot pay for the hit.
+    poor = create_key(gw, tenant=created["tenant"], budgets=[{"usd": cost_header(first) / 2, "period": "total"}])
+    refused = gw.chat(body, api_key=poor["key"])
+    assert refused.status_code == 429 and error_code(refused) == "budget_exceeded", refused.text[:300]
+
 def test_collapsed_follower_pays_nothing(make_gateway, fake):
     gw = start(make_gateway, fake)
     created = create_key(gw, budgets=[{"usd": 10, "period": "total"}])
@@ -607,3 +627,40 @@ def test_reservation_is_the_worst_case_of_the_prompt_bytes(make_gateway, fake):
     assert gw.chat(no_max, api_key=enough["key"]).status_code == 200
     refused = gw.chat(chat_body(unique("dflt")), api_key=short["key"])
     assert refused.status_code == 429 and error_code(refused) == "budget_exceeded", refused.text[:300]
+
+
+# ------------------------------------------------------------------ tabular rows
+
+
+def test_predict_rows_reserve_their_exact_cost_and_cached_rows_are_free(make_gateway):
+    model = REPO_ROOT / "models" / "iris-forest.onnx"
+    policy = (toml_table("[backends.iris-priced]", {"type": "forest", "file": str(model), "price_per_1k_rows": 1000.0})
+              + route_toml("iris-priced", kinds=["predict"], models=["iris"], backends=["iris-priced"],
+                           cache={"enabled": True}))
+    gw = make_gateway(policies={"10-iris.toml": policy}, limits={"auth": "keys"})
+    created = create_key(gw, rpm=10, budgets=[{"usd": 3.0, "period": "total"}])  # $1 a row: three rows
+    rows = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
+
+    first = gw.post("/v1/predict", {"model": "iris", "inputs": rows}, api_key=created["key"])
+    assert first.status_code == 200, first.text[:300]
+    assert cost_header(first) == pytest.approx(2.0)
+    assert first.headers.get("x-ratelimit-remaining-requests") == "9", dict(first.headers)
+
+    # Two new rows need $2 and only $1 is left.
+    refused = gw.post("/v1/predict", {"model": "iris", "inputs": [[5.9, 3.0, 4.2, 1.5], [6.0, 2.2, 5.0, 1.5]]},
+                      api_key=created["key"])
+    assert refused.status_code == 429 and error_code(refused) == "budget_exceeded", refused.text[:300]
+
+    # The same rows again come from the cache: nothing to reserve, nothing charged.
+    again = gw.post("/v1/predict", {"model": "iris", "inputs": rows}, api_key=created["key"])
+    assert again.status_code == 200, again.text[:300]
+    assert cost_header(again) == 0 and saved_header(again) == pytest.approx(2.0)
+
+    # One new row fits exactly what is left.
+    last = gw.post("/v1/predict", {"model": "iris", "inputs": [[5.9, 3.0, 4.2, 1.5]]}, api_key=created["key"])
+    assert last.status_code == 200 and cost_header(last) == pytest.approx(1.0), last.text[:300]
+    rows_in_ledger = ledger_rows(gw, key_id=created["id"])
+    assert sorted(round(r["cost_usd"], 9) for r in rows_in_ledger) == [1.0, 2.0], rows_in_ledger
+    assert only_budget(key_info(gw, created["id"]))["spent_usd"] == pytest.approx(3.0)
+
+    assert gw.post("/v1/predict", {"model": "iris", "inputs": rows}).status_code == 401, "a key is required"
