@@ -77,17 +77,17 @@ final class BudgetBook: Sendable {
     }
 
     /// Books `actual` against each held budget (the ledger row is already durable).
-    /// Returns the budgets that crossed their soft threshold, for the alert metric.
+    /// Returns the budgets past their soft threshold, for the alert metric.
     @discardableResult
-    func settle(_ holds: [Hold], actual: Double, now: Double) -> [Status] {
+    func settle(_ holds: [Hold], actual: Double, now: Double) -> [ID] {
         entries.withLock { entries in
-            var alerts: [Status] = []
+            var alerts: [ID] = []
             for hold in holds {
                 guard var entry = entries[hold.id] else { continue }
                 entry.budget.settle(reserved: hold.amount, actual: actual, now: now)
                 entries[hold.id] = entry
                 if let threshold = entry.softThreshold, entry.budget.spent >= threshold * entry.budget.limit {
-                    alerts.append(Self.status(hold.id, entry, now: now))
+                    alerts.append(hold.id)
                 }
             }
             return alerts

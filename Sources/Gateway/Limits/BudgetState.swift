@@ -11,15 +11,24 @@ struct BudgetState: Sendable {
     private(set) var spent: Double = 0
     /// Start of the calendar period `spent` belongs to.
     private(set) var periodStart: Double?
-    /// Settled amounts with their times, for rolling periods (pruned past the window).
-    private(set) var history: [(time: Double, amount: Double)] = []
+    /// Its end: until then no calendar arithmetic is needed (Foundation's calendar costs
+    /// microseconds a call, and every reservation and settlement asks).
+    private var periodEnd: Double?
+    /// Settled amounts with their times, for rolling periods, oldest first; entries before
+    /// `historyHead` have left the window.
+    private var entries: [(time: Double, amount: Double)] = []
+    private var historyHead = 0
     private(set) var reserved: Double = 0
 
     init(limit: Double, period: BudgetPeriod, now: Double) {
         self.limit = limit
         self.period = period
         self.periodStart = period.periodStart(containing: now)
+        self.periodEnd = period.periodEnd(containing: now)
     }
+
+    /// The settled amounts still inside a rolling window, oldest first.
+    var history: ArraySlice<(time: Double, amount: Double)> { entries[historyHead...] }
 
     enum Refusal: Error, Sendable, Hashable {
         /// `resetsAt`: when enough spend leaves the window (nil for `total`).
@@ -30,15 +39,24 @@ struct BudgetState: Sendable {
     mutating func advance(to now: Double) {
         if let window = period.rollingSeconds {
             let cutoff = now - window
-            if let first = history.firstIndex(where: { $0.time > cutoff }) {
-                if first > 0 { history.removeFirst(first) }
-            } else {
-                history.removeAll()
+            while historyHead < entries.count, entries[historyHead].time <= cutoff {
+                spent -= entries[historyHead].amount
+                historyHead += 1
             }
-            spent = history.reduce(0) { $0 + $1.amount }
+            if historyHead == entries.count {
+                entries.removeAll(keepingCapacity: true)
+                historyHead = 0
+                spent = 0  // no rounding drift left behind
+            } else if historyHead > 1024, historyHead * 2 > entries.count {
+                entries.removeFirst(historyHead)
+                historyHead = 0
+            }
             return
         }
-        guard let start = period.periodStart(containing: now), start != periodStart else { return }
+        if let start = periodStart, let end = periodEnd, now >= start, now < end { return }
+        let start = period.periodStart(containing: now)
+        periodEnd = period.periodEnd(containing: now)
+        guard start != periodStart else { return }
         periodStart = start
         spent = 0
     }
@@ -62,7 +80,7 @@ struct BudgetState: Sendable {
         advance(to: now)
         reserved = max(0, reserved - reservedAmount)
         spent += actual
-        if period.isRolling { history.append((now, actual)) }
+        if period.isRolling { append(time: now, amount: actual) }
     }
 
     /// Frees a reservation whose request failed or was cancelled.
@@ -73,15 +91,25 @@ struct BudgetState: Sendable {
     /// Forgets the settled spend (an admin reset); reservations in flight stay held.
     mutating func clearSpend() {
         spent = 0
-        history.removeAll()
+        entries.removeAll()
+        historyHead = 0
+    }
+
+    /// Keeps the rolling history in time order (the ledger replays it in order, so this appends).
+    private mutating func append(time: Double, amount: Double) {
+        if let last = entries.last, last.time > time {
+            let index = entries[historyHead...].firstIndex { $0.time > time } ?? entries.count
+            entries.insert((time, amount), at: index)
+        } else {
+            entries.append((time, amount))
+        }
     }
 
     /// Books spend read back from the ledger at start-up (reservations do not survive a restart).
     mutating func restore(amount: Double, at time: Double, now: Double) {
         if let window = period.rollingSeconds {
             guard time > now - window else { return }
-            history.append((time, amount))
-            history.sort { $0.time < $1.time }
+            append(time: time, amount: amount)
             spent += amount
         } else if period.periodStart(containing: time) == periodStart {
             spent += amount

@@ -8,10 +8,10 @@ struct Caller: Sendable {
 
     static let anonymous = Caller(tenant: TenantResolver.anonymous)
 
-    init(tenant: String, key: VirtualKey? = nil) {
+    init(tenant: String, key: VirtualKey? = nil, subject: LimitSubject? = nil) {
         self.tenant = tenant
         self.key = key
-        keySubject = key.map(LimitSubject.init(key:))
+        keySubject = subject ?? key.map(LimitSubject.init(key:))
     }
 
     /// The key's id, or "" when the caller came without one (open mode).

@@ -1,18 +1,19 @@
 import Router
 
 /// Something limits and budgets are kept for: a virtual key, a tenant or a route. A request is
-/// held to every subject it belongs to.
-struct LimitSubject: Sendable, Hashable {
+/// held to every subject it belongs to. Immutable and shared: a request passes references
+/// around, not copies of its strings.
+final class LimitSubject: Sendable, Hashable {
     enum Kind: String, Sendable, Hashable {
         case key, tenant, route
     }
 
-    var kind: Kind
-    var id: String
-    var requestsPerMinute: Int?
-    var tokensPerMinute: Int?
-    var budgets: [VirtualKey.BudgetSpec]
-    var softThreshold: Double?
+    let kind: Kind
+    let id: String
+    let requestsPerMinute: Int?
+    let tokensPerMinute: Int?
+    let budgets: [VirtualKey.BudgetSpec]
+    let softThreshold: Double?
     /// "key:vk_…", "tenant:acme", "route:default": how the subject is named in errors and admin.
     let name: String
     /// Rate-limiter keys, made once.
@@ -34,13 +35,20 @@ struct LimitSubject: Sendable, Hashable {
         tokensKey = name + ":tokens"
     }
 
-    init(kind: Kind, id: String, limits: UsageLimits) {
+    static func == (a: LimitSubject, b: LimitSubject) -> Bool {
+        a.name == b.name && a.requestsPerMinute == b.requestsPerMinute && a.tokensPerMinute == b.tokensPerMinute
+            && a.budgets == b.budgets && a.softThreshold == b.softThreshold
+    }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(name) }
+
+    convenience init(kind: Kind, id: String, limits: UsageLimits) {
         self.init(
             kind: kind, id: id, requestsPerMinute: limits.requestsPerMinute, tokensPerMinute: limits.tokensPerMinute,
             budgets: limits.budgets.compactMap(VirtualKey.BudgetSpec.init), softThreshold: limits.softThreshold)
     }
 
-    init(key: VirtualKey) {
+    convenience init(key: VirtualKey) {
         self.init(
             kind: .key, id: key.id, requestsPerMinute: key.requestsPerMinute, tokensPerMinute: key.tokensPerMinute,
             budgets: key.budgets, softThreshold: key.softThreshold)

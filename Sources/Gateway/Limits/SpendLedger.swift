@@ -7,6 +7,9 @@ import Synchronization
 /// in flight at the crash simply never became rows.
 final class SpendLedger: Sendable {
     private let database: Mutex<SQLiteDatabase>
+    /// A second connection that checkpoints the WAL into the main file, so the fsync that
+    /// takes is paid off the request path (writers keep appending meanwhile).
+    private let checkpointer = Mutex<SQLiteDatabase?>(nil)
     let path: String
 
     static let schemaVersion = 1
@@ -36,6 +39,8 @@ final class SpendLedger: Sendable {
             CREATE INDEX IF NOT EXISTS budget_resets_subject ON budget_resets(subject, time);
             """)
         if try database.userVersion() == 0 { try database.setUserVersion(Self.schemaVersion) }
+        // Requests never checkpoint; `checkpoint()` does, in the background.
+        try database.execute("PRAGMA wal_autocheckpoint=0")
         self.database = Mutex(database)
     }
 
@@ -149,7 +154,19 @@ final class SpendLedger: Sendable {
         }
     }
 
+    /// Copies committed WAL frames into the database file (PASSIVE: never waits for writers).
+    func checkpoint() throws {
+        try checkpointer.withLock { connection in
+            if connection == nil { connection = try SQLiteDatabase(path: path) }
+            try connection?.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        }
+    }
+
     func close() {
+        checkpointer.withLock { connection in
+            connection?.close()
+            connection = nil
+        }
         database.withLock { $0.close() }
     }
 }

@@ -184,13 +184,15 @@ extension InferencePipeline {
             guard (200..<300).contains(status) else {
                 return .failed(.status(status), .upstreamError(status: status, body: bytes, backend: backend.name))
             }
-            guard case .object? = try? JSONParser.parse(bytes) else {
+            guard case .object(let object)? = try? JSONParser.parse(bytes) else {
                 return .failed(
                     .other,
                     .failed(.badGateway("Upstream '\(backend.name)' sent a response that is not JSON."), backend: backend.name)
                 )
             }
-            let entry = makeEntry(request: request, body: bytes, events: nil, usageEventIndex: nil, backend: backend)
+            let entry = makeEntry(
+                request: request, body: bytes, events: nil, usageEventIndex: nil, backend: backend,
+                usage: .known(TokenUsage(object["usage"])))
             return .done(.success(entry, stored: false, backend: backend.name))
         case .streamed(let events, let usageEventIndex, let assembled, let complete):
             guard complete else {
@@ -212,7 +214,8 @@ extension InferencePipeline {
         body: [UInt8],
         events: [[UInt8]]?,
         usageEventIndex: Int?,
-        backend: BackendPolicy
+        backend: BackendPolicy,
+        usage knownUsage: KnownUsage = .unknown
     ) -> CachedResponse {
         var events = events
         var usageEventIndex = usageEventIndex
@@ -236,7 +239,11 @@ extension InferencePipeline {
         )
         // What the call cost: its usage at the serving backend's price (estimated from sizes when
         // the backend reported no usage).
-        let usage = TokenUsage.parse(body: body)
+        let usage: TokenUsage?
+        switch knownUsage {
+        case .known(let value): usage = value
+        case .unknown: usage = TokenUsage.parse(body: body)
+        }
         let price = Pricing.price(backend: backend, route: request.route, model: request.match.model)
         let cost: Double
         if let usage {
@@ -247,6 +254,12 @@ extension InferencePipeline {
         }
         return CachedResponse(
             metadata: metadata, body: body, events: events, usageEventIndex: usageEventIndex, usage: usage, costUSD: cost)
+    }
+
+    /// A body's usage, when the caller already parsed it (nil inside: it has none).
+    enum KnownUsage {
+        case known(TokenUsage?)
+        case unknown
     }
 
     /// The request body as the backend should see it: its model name, and usage asked for

@@ -18,7 +18,11 @@ enum TenantResolver {
     static func bearerToken(_ authorization: String?) -> Substring? {
         guard let authorization else { return nil }
         var token = Substring(authorization)
-        if token.count > 7, token.prefix(7).lowercased() == "bearer " { token = token.dropFirst(7) }
+        // "Bearer " in any case, compared on bytes (no per-request lowercased copy).
+        let utf8 = token.utf8
+        if utf8.count > 7, zip(utf8.prefix(7), "bearer ".utf8).allSatisfy({ $0 | 0x20 == $1 }) {
+            token = token.dropFirst(7)
+        }
         token = token.drop(while: { $0 == " " })
         while token.last == " " { token = token.dropLast() }
         return token.isEmpty ? nil : token

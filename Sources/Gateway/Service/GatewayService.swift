@@ -114,6 +114,9 @@ public final class GatewayService: Service, Sendable {
             if let cache {
                 tasks.addTask { await self.sweepExpired(cache: cache, threadPool: threadPool) }
             }
+            if let ledger = limits.ledger {
+                tasks.addTask { await Self.checkpointLedger(ledger, threadPool: threadPool) }
+            }
             // Wait for SIGTERM (or cancellation), then drain.
             try? await gracefulShutdown()
             self.logger.notice("shutting down: draining in-flight requests")
@@ -130,6 +133,7 @@ public final class GatewayService: Service, Sendable {
         policies.shutdownEngines()
         await upstream.shutdown()
         await pipeline.diskWrites.waitForWritesInFlight()
+        try? limits.ledger?.checkpoint()
         accessLog.shutdown()
         try? await threadPool.shutdownGracefully()
         if ownsGroup { try? await group.shutdownGracefully() }
@@ -213,6 +217,14 @@ public final class GatewayService: Service, Sendable {
                 last = now
                 reload(reason: "file change", metrics: metrics)
             }
+        }
+    }
+
+    /// Moves the spend ledger's WAL into its file every few seconds, off the request path.
+    private static func checkpointLedger(_ ledger: SpendLedger, threadPool: NIOThreadPool) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: 2_000_000_000)
+            _ = try? await threadPool.runIfActive { try ledger.checkpoint() }
         }
     }
 

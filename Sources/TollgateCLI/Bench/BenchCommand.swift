@@ -1,14 +1,54 @@
 import ArgumentParser
 import Foundation
+import Gateway
 import LocalModels
 
 /// `tollgate bench ...`: measurements, in release builds, recorded in docs/benchmarks.md.
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (build with -c release).",
-        subcommands: [Forest.self, LLM.self]
+        subcommands: [Forest.self, LLM.self, Limits.self]
     )
+
+    struct Limits: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "What keys, rate limits and budgets add to a request, in process, beside the same calls with none.",
+            discussion: """
+                Each iteration checks a virtual key, admits requests- and tokens-per-minute on the key, its tenant \
+                and its route, reserves on three budgets, and settles: one ledger row committed (SQLite WAL, in a \
+                temporary folder) and the books updated. The reference makes the same calls with no keys and no \
+                limits. Iterations alternate between the two.
+                """
+        )
+
+        @Option(name: .long, help: "Requests to time in each mode.")
+        var iterations: Int = 20_000
+
+        func run() async throws {
+            let directory = FileManager.default.temporaryDirectory
+                .appendingPathComponent("tollgate-bench-limits-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let result = try await LimitsBenchmark.run(iterations: iterations, directory: directory)
+            func row(_ name: String, _ f: LimitsBenchmark.Figures) -> String {
+                String(format: "| %@ | %.1f µs | %.1f µs | %.1f µs |", name, f.p50Microseconds, f.p99Microseconds, f.meanMicroseconds)
+            }
+            print("| per request, \(result.iterations) requests each | p50 | p99 | mean |")
+            print("|---|---:|---:|---:|")
+            print(row("no keys, no limits (reference)", result.reference))
+            print(row("key + rpm/tpm on key, tenant, route + 3 budgets (books in memory)", result.checksOnly))
+            print(row("the same + the ledger row committed", result.limited))
+            func added(_ name: String, _ f: LimitsBenchmark.Figures) -> String {
+                String(
+                    format: "| **added: %@** | **%.1f µs** | %.1f µs | %.1f µs |", name,
+                    f.p50Microseconds - result.reference.p50Microseconds, f.p99Microseconds - result.reference.p99Microseconds,
+                    f.meanMicroseconds - result.reference.meanMicroseconds)
+            }
+            print(added("checks", result.checksOnly))
+            print(added("checks + ledger", result.limited))
+        }
+    }
 
     struct Forest: ParsableCommand {
         static let configuration = CommandConfiguration(

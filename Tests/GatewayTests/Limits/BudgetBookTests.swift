@@ -127,6 +127,6 @@ import Testing
         #expect(book.settle(a, actual: 4, now: 0).isEmpty)
         guard case .success(let b) = book.reserve([key], amount: 2, now: 0) else { return }
         let alerts = book.settle(b, actual: 2, now: 0)
-        #expect(alerts.map(\.id.name) == ["key:vk_a:total"])
+        #expect(alerts.map(\.name) == ["key:vk_a:total"])
     }
 }

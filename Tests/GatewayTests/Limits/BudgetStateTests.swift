@@ -69,4 +69,18 @@ import Testing
         #expect(budget.spent == 2)
         #expect(budget.reserved == 0)
     }
+
+    @Test func aLongRollingHistoryLeavesTheWindowExactly() throws {
+        var budget = BudgetState(limit: 1_000_000, period: .rollingDay, now: 0)
+        // One settlement a minute for three days: the window always holds the last 1,440.
+        for minute in 0..<(3 * 1440) {
+            let now = Double(minute) * 60
+            try budget.reserve(1, now: now)
+            budget.settle(reserved: 1, actual: 1, now: now)
+            #expect(budget.spent == Double(min(minute + 1, 1440)))
+        }
+        #expect(budget.history.count == 1440)
+        budget.advance(to: 10 * 86_400)
+        #expect(budget.spent == 0 && budget.history.isEmpty)
+    }
 }
