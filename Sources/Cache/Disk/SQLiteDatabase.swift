@@ -44,7 +44,8 @@ public final class SQLiteDatabase {
 
     /// Opens (creating if missing) the file at `path`. The parent directory must exist.
     /// Reads the header straight away, so a file that is not a database fails here.
-    public init(path: String, busyTimeoutMilliseconds: Int32 = 5000) throws {
+    /// `pageSize` applies to a file created now (an existing one keeps its own).
+    public init(path: String, busyTimeoutMilliseconds: Int32 = 5000, pageSize: Int? = nil) throws {
         self.path = path
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX
         var db: OpaquePointer?
@@ -58,6 +59,7 @@ public final class SQLiteDatabase {
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
         do {
+            if let pageSize { try execute("PRAGMA page_size=\(pageSize)") }
             // journal_mode reads the header: the first statement that notices a bad file.
             try execute("PRAGMA journal_mode=WAL")
             try execute("PRAGMA synchronous=NORMAL")

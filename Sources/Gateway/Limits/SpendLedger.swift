@@ -16,7 +16,9 @@ final class SpendLedger: Sendable {
 
     init(path: String) throws {
         self.path = path
-        let database = try SQLiteDatabase(path: path)
+        // Small pages: a commit appends a row and an index entry, and each WAL frame is a whole
+        // page, so 1 KiB pages write a quarter of the bytes 4 KiB ones would.
+        let database = try SQLiteDatabase(path: path, pageSize: 1024)
         try database.execute(
             """
             CREATE TABLE IF NOT EXISTS spend (
