@@ -52,7 +52,7 @@ extension InferencePipeline {
     private func callBackends(_ flight: Flight?, streaming: Bool, request: InferenceRequest) async -> FlightResult {
         let route = request.route
         let table = policies.table
-        var rng = SystemRandomNumberGenerator()
+        var rng = FastRandom()
         let plan = RoutePlanner.plan(route: route, table: table, affinityHash: request.affinityHash, using: &rng)
         let routeDeadline = NIODeadline.now() + .milliseconds(Int64(route.timeoutSeconds * 1000))
         var last: FlightResult = .failed(

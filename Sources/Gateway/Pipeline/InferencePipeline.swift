@@ -258,7 +258,7 @@ final class InferencePipeline: Sendable {
     }
 
     static func uniqueKey() -> CacheKey {
-        var generator = SystemRandomNumberGenerator()
+        var generator = FastRandom()
         return CacheKey(words: (generator.next(), generator.next(), generator.next(), generator.next()))
     }
 }

@@ -109,7 +109,7 @@ final class TabularPipeline: Sendable {
         guard let match = snapshot.table.resolve(kind: .predict, model: model) else {
             throw GatewayError.modelNotFound(model)
         }
-        var rng = SystemRandomNumberGenerator()
+        var rng = FastRandom()
         let attempts = RoutePlanner.plan(route: match.route, table: snapshot.table, affinityHash: nil, using: &rng)
         let candidates = attempts.compactMap { snapshot.forests[$0.backend.name] }
         let chosen = version.map { wanted in candidates.first { $0.version == wanted } } ?? candidates.first
