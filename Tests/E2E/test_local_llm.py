@@ -354,3 +354,52 @@ def test_default_config_runs_chat_on_the_model_named_by_the_environment(make_gat
     # Embeddings still need an upstream, and say so.
     error = assert_openai_error(gw.post("/v1/embeddings", {"model": "m", "input": "x"}), 503, what="embeddings")
     assert "TOLLGATE_UPSTREAM_URL" in error["message"]
+
+
+# ------------------------------------------------------------------ prefix KV reuse
+
+
+def _time_to_first_token(llm, messages, api_key):
+    started = time.monotonic()
+    first = None
+    chunks = []
+    body = {"model": "qwen", "messages": messages, "max_tokens": 6, "temperature": 0, "stream": True,
+            "stream_options": {"include_usage": True}}
+    with httpx.stream("POST", llm.url + CHAT, json=body, timeout=120,
+                      headers={"Authorization": f"Bearer {api_key}", "Cache-Control": "no-store"}) as response:
+        assert response.status_code == 200, response.read()[:300]
+        for line in response.iter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            chunk = json.loads(line[6:])
+            if first is None and chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
+                first = time.monotonic() - started
+            chunks.append(chunk)
+    usage = chunks[-1]["usage"]
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    return first, usage, text
+
+
+def test_a_growing_conversation_reuses_its_kv_prefix_per_tenant(llm):
+    # A long system prompt makes the prefill worth skipping.
+    system = {"role": "system", "content": " ".join(f"rule {i}: be brief." for i in range(16))}
+    messages = [system, {"role": "user", "content": "first question"}]
+    cold_ttft, cold_usage, answer = _time_to_first_token(llm, messages, "tenant-prefix-a")
+    assert cold_usage["prompt_tokens_details"]["cached_tokens"] == 0
+    cached, ttfts = [], []
+    for turn in range(2):
+        messages = messages + [{"role": "assistant", "content": answer}, {"role": "user", "content": f"follow-up {turn}"}]
+        ttft, usage, answer = _time_to_first_token(llm, messages, "tenant-prefix-a")
+        cached.append(usage["prompt_tokens_details"]["cached_tokens"])
+        ttfts.append(ttft)
+        assert 0 < cached[-1] < usage["prompt_tokens"], usage
+    assert cached[1] > cached[0] >= cold_usage["prompt_tokens"] // 16 * 16 - 16, (cached, cold_usage)
+    assert max(ttfts) < cold_ttft, f"reused prefixes should answer sooner: cold {cold_ttft:.3f}s, then {ttfts}"
+
+    # Another tenant sends the very same conversation: nothing of tenant A's state is reused.
+    _, other, _ = _time_to_first_token(llm, messages, "tenant-prefix-b")
+    assert other["prompt_tokens_details"]["cached_tokens"] == 0, other
+    samples = parse_metrics(llm.admin("GET", "/metrics").text)
+    reused = metric_sum(samples, lambda n, l: n.startswith("tollgate_llm_cached_prompt_tokens_total")
+                        and l.get("backend") == "local-qwen")
+    assert reused >= sum(cached), (reused, cached)

@@ -35,6 +35,7 @@ final class ServedLanguageModel: Sendable {
         options.kvStorage = spec.kvCacheType == "f32" ? .f32 : .f16
         options.chatTemplate = spec.chatTemplate
         options.chunkSize = spec.prefillChunk
+        options.prefixCacheBytes = spec.prefixCacheBytes
         return options
     }
 }

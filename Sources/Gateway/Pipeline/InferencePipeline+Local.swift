@@ -100,7 +100,9 @@ extension InferencePipeline {
             stop: parsed.stop + (request.kind == .chat ? model.template.stopStrings : []),
             logprobs: parsed.logprobs,
             tenant: request.tenant,
-            ignoreEndOfGeneration: parsed.ignoreEndOfGeneration
+            ignoreEndOfGeneration: parsed.ignoreEndOfGeneration,
+            // KV state is the tenant's own, as its cache entries are, unless the route shares those.
+            prefixScope: request.route.cache.scope == .shared ? "shared" : request.tenant
         )
     }
 }

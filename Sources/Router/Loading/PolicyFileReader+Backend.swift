@@ -12,6 +12,7 @@ extension PolicyFileReader {
     static let languageModelKeys = [
         "type", "file", "file_env", "context_size", "threads", "max_queue", "prefill_chunk", "default_max_tokens",
         "kv_cache_type", "chat_template", "price_per_1m_input_tokens", "price_per_1m_output_tokens", "timeout_seconds",
+        "prefix_cache_bytes",
     ]
 
     /// Default prompt prefix hashed by `affinity = "prefix"`: long enough to cover a
@@ -208,6 +209,7 @@ extension PolicyFileReader {
             }
         }
         if let value = table.string("chat_template") { spec.chatTemplate = value }
+        if let value = table.integer("prefix_cache_bytes", in: 0...(1 << 44)) { spec.prefixCacheBytes = value }
         if let price = table.number("price_per_1m_input_tokens", allowZero: true) { spec.pricePer1MInputTokens = price }
         if let price = table.number("price_per_1m_output_tokens", allowZero: true) { spec.pricePer1MOutputTokens = price }
         return spec

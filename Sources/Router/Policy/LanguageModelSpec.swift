@@ -23,6 +23,9 @@ public struct LanguageModelSpec: Sendable, Hashable, Encodable {
     /// USD per million prompt tokens and per million generated tokens (budgets apply to local models too).
     public var pricePer1MInputTokens: Double
     public var pricePer1MOutputTokens: Double
+    /// KV memory kept for earlier prompts' prefixes (reused by prompts that start the same way,
+    /// within a tenant); nil: as much as one sequence at full context; 0 turns reuse off.
+    public var prefixCacheBytes: Int?
 
     public init(
         path: String,
@@ -35,8 +38,10 @@ public struct LanguageModelSpec: Sendable, Hashable, Encodable {
         kvCacheType: String = "f16",
         chatTemplate: String? = nil,
         pricePer1MInputTokens: Double = 0,
-        pricePer1MOutputTokens: Double = 0
+        pricePer1MOutputTokens: Double = 0,
+        prefixCacheBytes: Int? = nil
     ) {
+        self.prefixCacheBytes = prefixCacheBytes
         self.path = path
         self.pathEnv = pathEnv
         self.contextSize = contextSize
@@ -61,5 +66,6 @@ public struct LanguageModelSpec: Sendable, Hashable, Encodable {
         case chatTemplate = "chat_template"
         case pricePer1MInputTokens = "price_per_1m_input_tokens"
         case pricePer1MOutputTokens = "price_per_1m_output_tokens"
+        case prefixCacheBytes = "prefix_cache_bytes"
     }
 }

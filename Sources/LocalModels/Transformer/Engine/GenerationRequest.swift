@@ -12,6 +12,9 @@ public struct GenerationRequest: Sendable {
     public var tenant: String
     /// Keep going past end-of-generation tokens (llama.cpp's `ignore_eos`).
     public var ignoreEndOfGeneration: Bool
+    /// Whose cached prompt prefixes the request may reuse and adds to (a tenant, or a shared
+    /// scope); nil: none, and it leaves nothing behind.
+    public var prefixScope: String?
 
     public init(
         promptTokens: [Int32],
@@ -20,8 +23,10 @@ public struct GenerationRequest: Sendable {
         stop: [String] = [],
         logprobs: Int? = nil,
         tenant: String = "",
-        ignoreEndOfGeneration: Bool = false
+        ignoreEndOfGeneration: Bool = false,
+        prefixScope: String? = nil
     ) {
+        self.prefixScope = prefixScope
         self.promptTokens = promptTokens
         self.maxTokens = maxTokens
         self.sampling = sampling

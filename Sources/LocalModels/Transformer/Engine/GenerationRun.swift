@@ -6,6 +6,8 @@ struct GenerationRun<Predictor: TokenPredictor> {
     let configuration: EngineConfiguration
 
     private var request: GenerationRequest { job.request }
+    /// Prompt positions taken from the prefix cache instead of computed.
+    var reused = 0
 
     mutating func execute(logits: UnsafeMutableBufferPointer<Float>) -> Result<GenerationSummary, EngineError> {
         if job.ticket.isCancelled { return .failure(Self.cancelled) }
@@ -23,15 +25,24 @@ struct GenerationRun<Predictor: TokenPredictor> {
             )
         }
         var state: Predictor.State
+        var offset = 0
         do {
-            state = try predictor.makeState()
+            if let scope = request.prefixScope {
+                (state, offset) = try predictor.makeState(reusing: prompt, scope: scope)
+            } else {
+                state = try predictor.makeState()
+            }
         } catch {
             return .failure(EngineError(.evaluation, "Cannot start a sequence: \(error)"))
         }
-        defer { predictor.release(&state) }
+        reused = offset
+        var history = prompt
+        defer {
+            if let scope = request.prefixScope { predictor.keep(state, tokens: history, scope: scope) }
+            predictor.release(&state)
+        }
 
         let prefillStart = MonotonicTime.now()
-        var offset = 0
         let chunk = max(1, configuration.prefillChunk)
         while offset < prompt.count {
             if job.ticket.isCancelled { return .failure(Self.cancelled) }
@@ -45,19 +56,21 @@ struct GenerationRun<Predictor: TokenPredictor> {
             offset = end
         }
         let prefillSeconds = MonotonicTime.now() - prefillStart
-        return decode(state: &state, logits: logits, prefillSeconds: prefillSeconds)
+        // The prompt is reusable from now on, whatever happens to the rest.
+        if let scope = request.prefixScope { predictor.keep(state, tokens: prompt, scope: scope) }
+        return decode(state: &state, history: &history, logits: logits, prefillSeconds: prefillSeconds)
     }
 
     private static var cancelled: EngineError { EngineError(.cancelled, "The request was cancelled.") }
 
     private func decode(
         state: inout Predictor.State,
+        history: inout [Int32],
         logits: UnsafeMutableBufferPointer<Float>,
         prefillSeconds: Double
     ) -> Result<GenerationSummary, EngineError> {
         let decodeStart = MonotonicTime.now()
         var sampler = TokenSampler(parameters: request.sampling)
-        var history = request.promptTokens
         var decoder = StreamingTextDecoder(tokenizer: tokenizer)
         var stops = StopSequenceMatcher(stops: request.stop)
         var pending: [GeneratedToken] = []
@@ -135,7 +148,7 @@ struct GenerationRun<Predictor: TokenPredictor> {
             finishReason: finish,
             promptTokens: request.promptTokens.count,
             completionTokens: generated,
-            cachedPromptTokens: 0,
+            cachedPromptTokens: reused,
             timeToFirstToken: (firstTokenAt ?? now) - job.submitted,
             prefillSeconds: prefillSeconds,
             decodeSeconds: now - decodeStart,

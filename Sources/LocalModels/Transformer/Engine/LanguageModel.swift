@@ -13,6 +13,9 @@ public struct LanguageModelOptions: Sendable, Hashable {
     public var chatTemplate: String?
     /// Tokens per forward pass.
     public var chunkSize: Int = 256
+    /// KV memory kept for earlier prompts' prefixes, on top of the sequences' own; nil: as much
+    /// as one sequence at full context; 0: no prefix reuse.
+    public var prefixCacheBytes: Int?
 
     public static let maxDefaultContext = 8192
 
@@ -32,6 +35,10 @@ public final class LanguageModel: TokenPredictor, @unchecked Sendable {
     public let template: ChatTemplate
     public let pool: EngineThreadPool?
     public let contextLength: Int
+    /// Earlier sequences' KV blocks, reused by prompts that start the same way; nil when disabled.
+    public let prefixCache: PrefixCache?
+    /// Blocks one sequence at full context takes.
+    private let blocksPerSequence: Int
 
     public init(path: String, options: LanguageModelOptions = LanguageModelOptions()) throws {
         let file = try GGUFFile(path: path)
@@ -52,9 +59,14 @@ public final class LanguageModel: TokenPredictor, @unchecked Sendable {
         let bytesPerPosition = configuration.blockCount * configuration.kvDimension * 2 * options.kvStorage.bytesPerElement
         let blockTokens = 16
         let blocksPerSequence = (context + blockTokens - 1) / blockTokens
+        let sequenceBytes = blocksPerSequence * blockTokens * bytesPerPosition
+        let prefixBytes = max(0, options.prefixCacheBytes ?? sequenceBytes)
         self.cache = try model.makeCache(
-            maxBytes: blocksPerSequence * blockTokens * bytesPerPosition * max(1, options.sequences),
+            maxBytes: sequenceBytes * max(1, options.sequences) + prefixBytes,
             blockTokens: blockTokens, storage: options.kvStorage)
+        let prefixBlocks = prefixBytes / (blockTokens * bytesPerPosition)
+        self.prefixCache = prefixBlocks > 0 ? PrefixCache(cache: cache, capacityBlocks: prefixBlocks) : nil
+        self.blocksPerSequence = blocksPerSequence
         self.file = file
         self.model = model
         self.tokenizer = tokenizer
@@ -83,6 +95,18 @@ public final class LanguageModel: TokenPredictor, @unchecked Sendable {
 
     public func release(_ state: inout KVSequence) {
         state.truncate(to: 0)
+    }
+
+    public func makeState(reusing prompt: [Int32], scope: String) throws -> (state: KVSequence, reused: Int) {
+        guard let prefixCache else { return (cache.makeSequence(), 0) }
+        // The new sequence may grow to the whole context: cached prefixes nobody uses give way.
+        prefixCache.makeRoom(forBlocks: blocksPerSequence)
+        let (sequence, reused) = prefixCache.sequence(reusing: prompt, scope: scope)
+        return (sequence, reused)
+    }
+
+    public func keep(_ state: KVSequence, tokens: [Int32], scope: String) {
+        prefixCache?.store(state, tokens: tokens, scope: scope)
     }
 
     /// The prompt tokens for a chat: the rendered template, tokenised with the special tokens it

@@ -17,4 +17,18 @@ public protocol TokenPredictor: AnyObject, Sendable {
     func release(_ state: inout State)
     /// Bytes of KV memory in use across all sequences.
     var kvBytesInUse: Int { get }
+    /// Fresh state for a sequence that starts with `prompt`, holding as much of it as earlier
+    /// sequences in `scope` left behind; `reused` positions need no evaluation.
+    func makeState(reusing prompt: [Int32], scope: String) throws -> (state: State, reused: Int)
+    /// Offers the state's positions (which hold `tokens`) for later sequences in `scope`.
+    func keep(_ state: State, tokens: [Int32], scope: String)
+}
+
+extension TokenPredictor {
+    /// No reuse: a predictor without a prefix cache starts every sequence empty.
+    public func makeState(reusing prompt: [Int32], scope: String) throws -> (state: State, reused: Int) {
+        (try makeState(), 0)
+    }
+
+    public func keep(_ state: State, tokens: [Int32], scope: String) {}
 }

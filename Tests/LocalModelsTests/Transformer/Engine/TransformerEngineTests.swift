@@ -181,3 +181,37 @@ final class TicketBox: @unchecked Sendable {
         ticket?.cancel()
     }
 }
+
+/// Prefix KV reuse on the committed reference model: a repeated or extended prompt computes only
+/// what it adds, and produces exactly what a cold run does.
+@Suite struct PrefixReuseEngineTests {
+    @Test func aRepeatedPromptReusesItsBlocksAndAnswersTheSame() throws {
+        let model = try TransformerEngineTests.loadModel()
+        let engine = TransformerEngine(predictor: model, tokenizer: model.tokenizer)
+        defer { engine.shutdown() }
+        let prompt = try #require(TransformerEngineTests.fixture.greedyPrompt).tokens
+        try #require(prompt.count > 16, "the fixture prompt should span a whole KV block")
+        var request = TransformerEngineTests.greedy(prompt, maxTokens: 12, logprobs: 0)
+        let cold = try TransformerEngineTests.run(engine, request)
+        request.prefixScope = "tenant-a"
+        let first = try TransformerEngineTests.run(engine, request)
+        let second = try TransformerEngineTests.run(engine, request)
+        #expect(first.summary?.cachedPromptTokens == 0)
+        let cached = try #require(second.summary?.cachedPromptTokens)
+        #expect(cached > 0 && cached % 16 == 0 && cached < prompt.count)
+        // Reused state gives the very same tokens and log-probabilities as computing it all.
+        #expect(second.tokens.map(\.id) == cold.tokens.map(\.id))
+        #expect(second.tokens.map(\.logProbability) == cold.tokens.map(\.logProbability))
+
+        // A continuation of the conversation reuses the prompt and what was generated.
+        let longer = prompt + first.tokens.map(\.id) + prompt.prefix(4)
+        var next = TransformerEngineTests.greedy(longer, maxTokens: 4)
+        next.prefixScope = "tenant-a"
+        let grown = try TransformerEngineTests.run(engine, next)
+        #expect((grown.summary?.cachedPromptTokens ?? 0) > cached)
+        // Another tenant starts cold.
+        next.prefixScope = "tenant-b"
+        #expect(try TransformerEngineTests.run(engine, next).summary?.cachedPromptTokens == 0)
+        #expect((model.prefixCache?.statistics.blocks ?? 0) > 0)
+    }
+}
