@@ -16,6 +16,7 @@ import Testing
             chat_template = "chatml"
             price_per_1m_input_tokens = 0.05
             price_per_1m_output_tokens = 0.2
+            prefix_cache_bytes = 1048576
 
             [backends.env-model]
             type = "gguf"
@@ -38,6 +39,8 @@ import Testing
         let spec = try #require(backend.languageModel)
         #expect(spec.path == "/etc/tollgate/policies/../models/qwen.gguf")
         #expect(spec.contextSize == 2048 && spec.threads == 2 && spec.maxQueue == 8)
+        #expect(spec.prefixCacheBytes == 1_048_576)
+        #expect(table.backends["env-model"]?.languageModel?.prefixCacheBytes == nil, "unset: the engine's default")
         #expect(spec.kvCacheType == "f32" && spec.chatTemplate == "chatml")
         #expect(spec.pricePer1MInputTokens == 0.05 && spec.pricePer1MOutputTokens == 0.2)
         #expect(spec.prefillChunk == 256 && spec.defaultMaxTokens == 512)
