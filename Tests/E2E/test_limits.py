@@ -231,6 +231,21 @@ def test_keys_mode_authentication(make_gateway, fake):
     assert failures >= 5, f"tollgate_auth_failures_total should count the 401s, got {failures}"
 
 
+
+def test_a_cached_answer_is_not_served_to_a_key_that_may_not_use_its_model(make_gateway, fake):
+    gw = start(make_gateway, fake, auth="keys")
+    tenant = unique("tenant")
+    everything = create_key(gw, tenant=tenant)
+    narrow = create_key(gw, tenant=tenant, models=["fake-other*"])
+    body = chat_body(unique("shared-entry"))
+    assert gw.chat(body, api_key=everything["key"]).status_code == 200
+    hit = gw.chat(body, api_key=everything["key"])
+    assert hit.status_code == 200 and cache_status(hit).hit, hit.headers.get("cache-status")
+    # The same bytes from a key of the same tenant (same cache scope) that may not use the model.
+    refused = gw.chat(body, api_key=narrow["key"])
+    assert_openai_error(refused, 403, what="a byte-identical repeat from a key limited to other models")
+    assert refused.json()["error"]["code"] == "model_not_allowed"
+
 # ------------------------------------------------------------------ 2. open mode
 
 
