@@ -100,7 +100,9 @@ final class InferencePipeline: Sendable {
         var collapsed = false
         if let key = request.cacheKey, !request.directives.noStore {
             (flight, collapsed) = flights.join(key: key, streaming: request.wantsStream) { [request] flight in
-                Task { await self.run(flight, request: request, registered: true, admission: admission) }
+                Task(executorPreference: Self.executor(for: request)) {
+                    await self.run(flight, request: request, registered: true, admission: admission)
+                }
             }
             // Joining a call already running costs nothing: the leader pays.
             if collapsed { limits.release(admission) }
@@ -114,7 +116,10 @@ final class InferencePipeline: Sendable {
                 return
             }
             flight = Flight(key: request.cacheKey ?? Self.uniqueKey(), streaming: request.wantsStream)
-            flight.attach(Task { [request] in await self.run(flight, request: request, registered: false, admission: admission) })
+            flight.attach(
+                Task(executorPreference: Self.executor(for: request)) { [request] in
+                    await self.run(flight, request: request, registered: false, admission: admission)
+                })
         }
         if collapsed {
             metrics.cacheCollapsed.increment()
@@ -255,6 +260,11 @@ final class InferencePipeline: Sendable {
         var buffer = allocator.buffer(capacity: 128)
         buffer.writeBytes(error.body)
         return (buffer, false)
+    }
+
+    /// The backend call runs on the client's loop, where its upstream exchange is pinned too.
+    static func executor(for request: InferenceRequest) -> LoopTaskExecutor? {
+        request.eventLoop.map(LoopTaskExecutor.init(loop:))
     }
 
     static func uniqueKey() -> CacheKey {

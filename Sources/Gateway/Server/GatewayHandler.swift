@@ -33,6 +33,8 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Pipelined request parts that arrived during an async response.
     private var queued = CircularBuffer<HTTPServerRequestPart>()
     private var readHeld = false
+    /// Where this connection's async work runs: its own event loop.
+    private var executor: LoopTaskExecutor?
 
     init(shared: GatewayContext) {
         self.shared = shared
@@ -42,6 +44,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        executor = LoopTaskExecutor(loop: context.eventLoop)
         rawContext = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
         timer.checkInterval = min(shared.idleTimeout, shared.requestTimeout)
         arm(.idle, after: shared.idleTimeout, context: context)
@@ -388,7 +391,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     ) {
         let sink = makeSink(context: context)
         let pipeline = shared.pipeline
-        missTask = Task { await work(pipeline, sink) }
+        missTask = Task(executorPreference: executor) { await work(pipeline, sink) }
     }
 
     /// A sink for the response now being made, usable from any thread; writes for an earlier
