@@ -54,6 +54,8 @@ void tk_dequantize(uint32_t type, const void *source, float *destination, int64_
 /// Converts `count` floats (a whole number of blocks) to an activation type: F32, F16, BF16, Q8_0, Q8_1 or Q8_K,
 /// the way ggml's CPU backend does (`quantize_row_q8_0` etc.).
 void tk_quantize(uint32_t type, const float *source, void *destination, int64_t count);
+/// `tk_quantize` using SIMD up to `simdLimit` (every level gives the same bytes).
+void tk_quantize_limited(int simdLimit, uint32_t type, const float *source, void *destination, int64_t count);
 
 /// out[t * outStride + r] = dot(weight row r, activation row t) for r < rows, t < tokens.
 /// `weights` points at row 0 (rows are `weightRowBytes` apart, each `columns` elements of `type`);
@@ -70,6 +72,17 @@ void tk_gemm_limited(int simdLimit, uint32_t type, int64_t columns, const void *
 
 /// The best SIMD level this CPU (and its operating system) supports.
 int tk_simd_detected(void);
+
+// MARK: - Decode attention
+
+/// scores[h * scoresStride + j] = dot(query + h * queryStride, key j) * scale for h < heads, j < slots, keys `slots`
+/// rows of `headDimension` F16 (`f16` = 1) or F32 values; the same bits as the engine's Swift dot product. Returns 0
+/// (and does nothing) where the CPU lacks AVX2/F16C, so the caller uses its own loop.
+int tk_attention_scores(const float *query, int64_t heads, int64_t queryStride, const void *keys, int f16,
+                        int64_t slots, int64_t headDimension, float scale, float *scores, int64_t scoresStride);
+/// output + h * outputStride += scores[h * scoresStride + j] * value j, j in order; 0 as above.
+int tk_attention_accumulate(float *output, int64_t heads, int64_t outputStride, const void *values, int f16,
+                            int64_t slots, int64_t headDimension, const float *scores, int64_t scoresStride);
 
 // MARK: - Thread pool
 

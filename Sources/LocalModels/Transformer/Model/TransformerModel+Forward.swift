@@ -83,9 +83,24 @@ extension TransformerModel {
         let n = rows.count
         let dim = c.embeddingLength
         normalize(s.hidden, rows: n, weight: w.attentionNorm, into: s.normed)
-        multiply(w.query, s.normed, rows: n, into: s.query, bias: w.queryBias)
-        multiply(w.key, s.normed, rows: n, into: s.key, bias: w.keyBias)
-        multiply(w.value, s.normed, rows: n, into: s.value, bias: w.valueBias)
+        if n == 1 {
+            // Decode: q, k and v in one pool run over one quantised input.
+            withBiases(w.queryBias, w.keyBias, w.valueBias) { qb, kb, vb in
+                MatrixKernels.matVecs(
+                    [
+                        .init(weights: w.query, output: s.query, bias: qb),
+                        .init(weights: w.key, output: s.key, bias: kb),
+                        .init(weights: w.value, output: s.value, bias: vb),
+                    ],
+                    input: s.normed,
+                    pool: pool
+                )
+            }
+        } else {
+            multiply(w.query, s.normed, rows: n, into: s.query, bias: w.queryBias)
+            multiply(w.key, s.normed, rows: n, into: s.key, bias: w.keyBias)
+            multiply(w.value, s.normed, rows: n, into: s.value, bias: w.valueBias)
+        }
         for r in 0..<n {
             let table = s.rope + r * c.ropeDimensionCount
             rotary.apply(
@@ -102,9 +117,23 @@ extension TransformerModel {
         VectorMath.add(s.hidden, s.projected, n * dim)
 
         normalize(s.hidden, rows: n, weight: w.feedForwardNorm, into: s.normed)
-        multiply(w.gate, s.normed, rows: n, into: s.gate, bias: w.gateBias)
-        multiply(w.up, s.normed, rows: n, into: s.up, bias: w.upBias)
-        VectorMath.swiGLU(s.gate, s.up, n * c.feedForwardLength)
+        if n == 1 {
+            // Decode: gate and up chunk by chunk in one pool run, SwiGLU applied to each chunk as it is done.
+            let gate = s.gate
+            let up = s.up
+            withBiases(w.gateBias, w.upBias, nil) { gb, ub, _ in
+                MatrixKernels.matVecs(
+                    [.init(weights: w.gate, output: gate, bias: gb), .init(weights: w.up, output: up, bias: ub)],
+                    input: s.normed,
+                    pool: pool,
+                    rowwise: { r0, count in VectorMath.swiGLU(gate + r0, up + r0, count) }
+                )
+            }
+        } else {
+            multiply(w.gate, s.normed, rows: n, into: s.gate, bias: w.gateBias)
+            multiply(w.up, s.normed, rows: n, into: s.up, bias: w.upBias)
+            VectorMath.swiGLU(s.gate, s.up, n * c.feedForwardLength)
+        }
         multiply(w.down, s.gate, rows: n, into: s.projected, bias: w.downBias)
         VectorMath.add(s.hidden, s.projected, n * dim)
     }
@@ -173,13 +202,29 @@ extension TransformerModel {
         bias: [Float]?
     ) {
         if n == 1 {
-            MatrixKernels.matVec(w, input: input, output: output, pool: pool)
-        } else {
-            MatrixKernels.matMul(w, input: input, tokens: n, output: output, pool: pool)
+            withBiases(bias, nil, nil) { b, _, _ in
+                MatrixKernels.matVecs([.init(weights: w, output: output, bias: b)], input: input, pool: pool)
+            }
+            return
         }
+        MatrixKernels.matMul(w, input: input, tokens: n, output: output, pool: pool)
         bias?.withUnsafeBufferPointer { b in
             for r in 0..<n { VectorMath.add(output + r * w.rows, b.baseAddress!, w.rows) }
         }
+    }
+
+    /// Calls `body` with pointers to the elements of up to three optional bias arrays.
+    private func withBiases<R>(
+        _ a: [Float]?,
+        _ b: [Float]?,
+        _ c: [Float]?,
+        _ body: (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?) -> R
+    ) -> R {
+        func with(_ x: [Float]?, _ next: (UnsafePointer<Float>?) -> R) -> R {
+            guard let x else { return next(nil) }
+            return x.withUnsafeBufferPointer { next($0.baseAddress) }
+        }
+        return with(a) { pa in with(b) { pb in with(c) { pc in body(pa, pb, pc) } } }
     }
 }
 

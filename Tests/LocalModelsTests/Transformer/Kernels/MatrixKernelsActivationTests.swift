@@ -59,6 +59,46 @@ struct MatrixKernelsActivationTests {
         }
     }
 
+    /// Every SIMD level quantises to the scalar bytes, on the fixture and on awkward values: zeros, signed
+    /// zeros, ties, tiny and huge magnitudes, infinities and NaNs (with payloads) inside a block.
+    @Test(arguments: activationTypes)
+    func everySIMDLevelGivesTheScalarBytes(type: GGMLType) {
+        var rng = SystemRandomNumberGenerator()
+        var x = fixture.activations
+        let specials: [Float] = [
+            0, -0.0, 0.5, -0.5, 1.5, 2.5, -2.5, 127, -127, 1e-30, -1e-38, 3e38, -3e38, .infinity, -.infinity,
+            .nan, Float(bitPattern: 0x7FC0_1234), Float(bitPattern: 0xFFA0_0001), .leastNonzeroMagnitude,
+        ]
+        for block in 0..<64 {
+            for j in 0..<256 {
+                let value: Float
+                switch block % 4 {
+                case 0: value = Float.random(in: -1...1, using: &rng) * Float(block + 1)
+                case 1: value = Float(Int.random(in: -300...300, using: &rng)) * 0.5
+                case 2: value = j % 31 == 0 ? specials[(block + j) % specials.count] : Float.random(in: -4...4, using: &rng)
+                default: value = block % 8 == 3 ? 0 : Float.random(in: -1e-20...1e-20, using: &rng)
+                }
+                x.append(value)
+            }
+        }
+        let count = x.count / 256 * 256
+        let bytes = type.byteCount(elements: count)!
+        var levels: [[UInt8]] = []
+        for level in MatrixKernels.SIMDLevel.allCases {
+            var out = [UInt8](repeating: 0xAA, count: bytes)
+            x.withUnsafeBufferPointer { source in
+                out.withUnsafeMutableBytes { destination in
+                    MatrixKernels.quantizeActivations(
+                        type, from: source.baseAddress!, to: destination.baseAddress!, count: count, simdLimit: level)
+                }
+            }
+            levels.append(out)
+        }
+        for (level, out) in zip(MatrixKernels.SIMDLevel.allCases, levels) {
+            #expect(out == levels[0], "\(type) at \(level)")
+        }
+    }
+
     @Test func halvesWidenExactlyForEveryBitPattern() {
         let bits = (0...UInt16.max).map { $0 }
         var floats = [Float](repeating: 0, count: bits.count)

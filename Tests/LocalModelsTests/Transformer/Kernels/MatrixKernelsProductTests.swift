@@ -121,6 +121,84 @@ struct MatrixKernelsProductTests {
         #expect(scalar.allSatisfy { $0.isFinite })
     }
 
+    /// matVecs (several products of one input in one pool run, plain or chunk by chunk with a row-wise step)
+    /// gives the bits of one matVec per product followed by its bias, at every SIMD level and thread count.
+    @Test(arguments: QuantFixture.shared.weightTypes)
+    func groupedProductsGiveTheBitsOfSeparateOnes(type: GGMLType) {
+        let columns = fixture.columns
+        let rowBytes = type.byteCount(elements: columns)!
+        let base = fixture.weights(type)
+        func matrix(rows: Int, shift: Int) -> [UInt8] {
+            (0..<rows).flatMap { r in
+                let start = (r + shift) % fixture.rows * rowBytes
+                return Array(base[start..<(start + rowBytes)])
+            }
+        }
+        let shapes = [8 * 13 + 5, 8 * 2 + 3, 8 * 2 + 3]
+        let blocks = shapes.enumerated().map { matrix(rows: $0.element, shift: $0.offset) }
+        let input = Array(fixture.activations[columns..<(2 * columns)])
+        let biases = shapes.map { rows in (0..<rows).map { Float($0 % 7) * 0.25 - 0.5 } }
+        let paired = blocks[1].map { $0 }  // a second matrix with the rows of the first small one, for rowwise
+
+        func run(grouped: Bool, rowwise: Bool, threads: Int, simd: MatrixKernels.SIMDLevel) -> [[Float]] {
+            let pool = threads > 1 ? EngineThreadPool(threads: threads, idleSpinNanoseconds: 0) : nil
+            let all = rowwise ? [blocks[1], paired] : blocks
+            var outs = all.map { [Float](repeating: .nan, count: $0.count / rowBytes) }
+            let storage = all.map { bytes -> UnsafeMutableRawPointer in
+                let p = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 64)
+                bytes.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+                return p
+            }
+            defer { storage.forEach { $0.deallocate() } }
+            let outPointers = outs.indices.map { UnsafeMutablePointer<Float>.allocate(capacity: outs[$0].count) }
+            defer { outPointers.forEach { $0.deallocate() } }
+            let biasPointers = outs.indices.map { k -> UnsafeMutablePointer<Float> in
+                let p = UnsafeMutablePointer<Float>.allocate(capacity: outs[k].count)
+                p.initialize(from: biases[rowwise ? 1 : k], count: outs[k].count)
+                return p
+            }
+            defer { biasPointers.forEach { $0.deallocate() } }
+            let products = outs.indices.map { k in
+                MatrixKernels.VectorProduct(
+                    weights: WeightMatrix(type: type, rows: outs[k].count, columns: columns, base: storage[k]),
+                    output: outPointers[k],
+                    bias: UnsafePointer(biasPointers[k])
+                )
+            }
+            input.withUnsafeBufferPointer { x in
+                if grouped {
+                    let a = outPointers[0], b = outPointers.last!
+                    MatrixKernels.matVecs(
+                        products,
+                        input: x.baseAddress!,
+                        pool: pool,
+                        simdLimit: simd,
+                        rowwise: rowwise ? { r0, n in VectorMath.swiGLU(a + r0, b + r0, n) } : nil
+                    )
+                } else {
+                    for p in products {
+                        MatrixKernels.multiply(
+                            p.weights, input: x.baseAddress!, tokens: 1, output: p.output, pool: nil, simdLimit: .scalar)
+                        VectorMath.add(p.output, p.bias!, p.weights.rows)
+                    }
+                    if rowwise { VectorMath.swiGLU(outPointers[0], outPointers[1], products[0].weights.rows) }
+                }
+            }
+            for k in outs.indices { outs[k] = Array(UnsafeBufferPointer(start: outPointers[k], count: outs[k].count)) }
+            return outs
+        }
+
+        for rowwise in [false, true] {
+            let expected = run(grouped: false, rowwise: rowwise, threads: 1, simd: .scalar).map { $0.map(\.bitPattern) }
+            for simd in MatrixKernels.SIMDLevel.allCases {
+                for threads in [1, 2] {
+                    let got = run(grouped: true, rowwise: rowwise, threads: threads, simd: simd).map { $0.map(\.bitPattern) }
+                    #expect(got == expected, "\(type) rowwise \(rowwise) \(simd) \(threads) threads")
+                }
+            }
+        }
+    }
+
     @Test func emptyShapesWriteNothing() {
         var out: [Float] = [42]
         let blocks = fixture.weights(.q8_0)

@@ -102,6 +102,29 @@ import Testing
         #expect(twice?.code == .invalidRequest)
     }
 
+    /// Decoding and prefill on a pool (2 threads whose workers sleep after every run, or 3 spinning ones) give
+    /// the bits of one thread, with an F32 and an F16 cache: the fused q/k/v and gate/up runs and the grouped
+    /// decode attention split work differently with the thread count, never the arithmetic.
+    @Test(arguments: [f32, qwen])
+    func threadCountsGiveTheSameBits(_ model: ModelFixtures.Model) throws {
+        let tokens = prompt(model)
+        for storage in [KVCache.Storage.f32, .f16] {
+            var runs: [[UInt32]] = []
+            for pool in [nil, EngineThreadPool(threads: 2, idleSpinNanoseconds: 0), EngineThreadPool(threads: 3)] {
+                let transformer = try TransformerModel(file: GGUFFile(path: model.path), pool: pool)
+                let cache = try transformer.makeCache(maxBytes: 1 << 22, storage: storage)
+                let sequence = cache.makeSequence()
+                var logits = try transformer.evaluate(tokens: Array(tokens.prefix(5)), sequence: sequence, logits: .all)
+                for token in tokens.dropFirst(5) {
+                    logits += try transformer.evaluate(tokens: [token], sequence: sequence, logits: .last)
+                }
+                runs.append(logits.map(\.bitPattern))
+            }
+            #expect(runs[1] == runs[0], "\(storage) cache, 2 threads")
+            #expect(runs[2] == runs[0], "\(storage) cache, 3 threads")
+        }
+    }
+
     @Test func aForkedPrefixContinuesLikeAFreshSequence() throws {
         let (transformer, cache) = try load(Self.qwen)
         let tokens = prompt(Self.qwen)
