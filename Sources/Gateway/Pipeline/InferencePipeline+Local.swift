@@ -90,7 +90,7 @@ extension InferencePipeline {
                 status: .badRequest,
                 message: "This model's context holds \(context) tokens; the prompt is \(tokens.count) tokens "
                     + "(at least one more is needed to generate).",
-                code: "context_length_exceeded", param: "messages")
+                code: "context_length_exceeded", param: request.kind == .chat ? "messages" : "prompt")
         }
         let room = context - tokens.count
         return GenerationRequest(
