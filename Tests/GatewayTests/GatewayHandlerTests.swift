@@ -47,7 +47,7 @@ import Testing
                 logger: Logger(label: "test"),
                 defaultTTLSeconds: 60,
                 maxEntryBytes: 1 << 20,
-                limits: .unlimited(threadPool: NIOThreadPool.singleton, logger: Logger(label: "test"))
+                limits: .unlimited(logger: Logger(label: "test"))
             )
             var server = ServerConfig()
             server.maxBodyBytes = maxBodyBytes

@@ -1,6 +1,5 @@
 import Cache
 import Logging
-import NIOPosix
 import Router
 import Synchronization
 
@@ -20,7 +19,6 @@ final class LimitEnforcer: Sendable {
     /// Cache hits charge nothing against budgets and token limits.
     let cacheHitsFree: Bool
     let metrics: LimitMetrics
-    let threadPool: NIOThreadPool
     let logger: Logger
     /// Each limited route's subject, made once per policy version rather than per request.
     private let routeSubjects = Mutex<[String: (UsageLimits, LimitSubject)]>([:])
@@ -35,7 +33,6 @@ final class LimitEnforcer: Sendable {
         defaultMaxTokens: Int,
         cacheHitsFree: Bool,
         metrics: LimitMetrics,
-        threadPool: NIOThreadPool,
         logger: Logger
     ) {
         self.requireKeys = requireKeys
@@ -48,15 +45,14 @@ final class LimitEnforcer: Sendable {
         self.defaultMaxTokens = defaultMaxTokens
         self.cacheHitsFree = cacheHitsFree
         self.metrics = metrics
-        self.threadPool = threadPool
         self.logger = logger
     }
 
     /// No keys, no limits: what tests and embedded uses get.
-    static func unlimited(threadPool: NIOThreadPool, logger: Logger) -> LimitEnforcer {
+    static func unlimited(logger: Logger) -> LimitEnforcer {
         LimitEnforcer(
             requireKeys: false, keys: nil, ledger: nil, tenants: [:], defaultMaxTokens: 4096, cacheHitsFree: true,
-            metrics: LimitMetrics(), threadPool: threadPool, logger: logger)
+            metrics: LimitMetrics(), logger: logger)
     }
 
     var keyGeneration: UInt64 { keys?.generation ?? 0 }
@@ -126,26 +122,44 @@ final class LimitEnforcer: Sendable {
         var report = RateReport()
         let subjects = subjects(caller, route: route)
         guard !subjects.isEmpty else { return .success(report) }
-        var admitted: [(String, RateWindow)] = []
+        switch admitWindows(subjects, unit: .requests, cost: 1, now: now) {
+        case .success(let admitted):
+            report.requests = admitted.tightest
+            report.tokens = tokenStatus(subjects, now: now)
+            return .success(report)
+        case .failure(let refusal):
+            if case .rate(_, _, _, let status) = refusal { report.requests = status }
+            report.tokens = tokenStatus(subjects, now: now)
+            return .failure(refusal.error(report: report))
+        }
+    }
+
+    enum WindowUnit: String {
+        case requests, tokens
+    }
+
+    /// Charges `cost` on every subject's window of `unit`, all or none: a refusal gives back
+    /// what the windows before it took.
+    private func admitWindows(_ subjects: [LimitSubject], unit: WindowUnit, cost: Int, now: Double)
+        -> Result<(windows: [(key: String, window: RateWindow)], tightest: RateWindow.Status?), LimitRefusal>
+    {
+        var windows: [(key: String, window: RateWindow)] = []
+        var tightest: RateWindow.Status?
         for subject in subjects {
-            if let rpm = subject.requestsPerMinute {
-                let window = RateWindow(limit: rpm)
-                switch rates.admit(key: subject.requestsKey, cost: 1, window: window, now: now) {
-                case .admitted(_, let status):
-                    admitted.append((subject.requestsKey, window))
-                    report.requests = RateReport.tighter(report.requests, status)
-                case .refused(let retryAfter, let status):
-                    for (key, window) in admitted { rates.refund(key: key, cost: 1, window: window, now: now) }
-                    report.requests = RateReport.tighter(report.requests, status)
-                    report.tokens = tokenStatus(subjects, now: now)
-                    metrics.rejected(limit: "requests", subject: subject.kind)
-                    let refusal = LimitRefusal.rate(subject: subject, unit: "requests", retryAfter: retryAfter, status: status)
-                    return .failure(refusal.error(report: report))
-                }
+            guard let limit = unit == .requests ? subject.requestsPerMinute : subject.tokensPerMinute else { continue }
+            let key = unit == .requests ? subject.requestsKey : subject.tokensKey
+            let window = RateWindow(limit: limit)
+            switch rates.admit(key: key, cost: cost, window: window, now: now) {
+            case .admitted(_, let status):
+                windows.append((key, window))
+                tightest = RateReport.tighter(tightest, status)
+            case .refused(let retryAfter, let status):
+                for (key, window) in windows { rates.refund(key: key, cost: cost, window: window, now: now) }
+                metrics.rejected(limit: unit.rawValue, subject: subject.kind)
+                return .failure(.rate(subject: subject, unit: unit.rawValue, retryAfter: retryAfter, status: status))
             }
         }
-        report.tokens = tokenStatus(subjects, now: now)
-        return .success(report)
+        return .success((windows, tightest))
     }
 
     private func tokenStatus(_ subjects: [LimitSubject], now: Double) -> RateWindow.Status? {
@@ -163,13 +177,11 @@ final class LimitEnforcer: Sendable {
     struct Admission: Sendable {
         var caller: Caller
         var subjects: [LimitSubject]
-        var holds: [BudgetBook.Hold]
-        var reservedUSD: Double
+        var holds: [BudgetBook.Hold] = []
+        var reservedUSD: Double = 0
+        /// Tokens charged to the windows at admission (the real count replaces it at settling).
         var tokenEstimate: Int
-        var prompt: PromptSize
-        var tokenWindows: [(key: String, window: RateWindow)]
-
-        var isEmpty: Bool { holds.isEmpty && tokenWindows.isEmpty }
+        var tokenWindows: [(key: String, window: RateWindow)] = []
     }
 
     /// Charges the prompt's estimated tokens to every tokens-per-minute window and reserves the
@@ -177,36 +189,49 @@ final class LimitEnforcer: Sendable {
     /// on every budget. All or nothing: a refusal leaves no trace.
     func admitMiss(_ request: InferenceRequest, table: RoutingTable, now: Double) -> Result<Admission, LimitRefusal> {
         let subjects = subjects(request.caller, route: request.route)
+        guard !subjects.isEmpty else {
+            return .success(Admission(caller: request.caller, subjects: [], tokenEstimate: 0))
+        }
         let prompt = PromptSize(kind: request.kind, body: request.body, defaultMaxTokens: defaultMaxTokens)
-        var admission = Admission(
-            caller: request.caller, subjects: subjects, holds: [], reservedUSD: 0, tokenEstimate: prompt.estimate,
-            prompt: prompt, tokenWindows: [])
-        guard !subjects.isEmpty else { return .success(admission) }
-        for subject in subjects {
-            guard let tpm = subject.tokensPerMinute else { continue }
-            let window = RateWindow(limit: tpm)
-            switch rates.admit(key: subject.tokensKey, cost: prompt.estimate, window: window, now: now) {
-            case .admitted:
-                admission.tokenWindows.append((subject.tokensKey, window))
-            case .refused(let retryAfter, let status):
-                refundTokens(admission, now: now)
-                metrics.rejected(limit: "tokens", subject: subject.kind)
-                return .failure(.rate(subject: subject, unit: "tokens", retryAfter: retryAfter, status: status))
+        let worst: Double
+        if subjects.contains(where: { !$0.budgets.isEmpty }) {
+            let price = Pricing.worstCase(route: request.route, table: table, model: request.match.model)
+            worst = price.cost(prompt: prompt.upperBound, completion: prompt.maxCompletionTokens)
+        } else {
+            worst = 0
+        }
+        return admit(request.caller, subjects, tokens: prompt.estimate, usd: worst, now: now)
+    }
+
+    /// A tabular request's rows: their cost is known before they run (rows × the price per
+    /// row), so the budgets reserve exactly that. Rows are not tokens: no token window applies.
+    func admitRows(_ caller: Caller, route: RoutePolicy, cost: Double, now: Double) -> Result<Admission, LimitRefusal> {
+        admit(caller, subjects(caller, route: route), tokens: nil, usd: cost, now: now)
+    }
+
+    /// `tokens` on every tokens-per-minute window (nil: none), then `usd` on every budget; a
+    /// refusal of either leaves nothing charged.
+    private func admit(_ caller: Caller, _ subjects: [LimitSubject], tokens: Int?, usd: Double, now: Double)
+        -> Result<Admission, LimitRefusal>
+    {
+        var admission = Admission(caller: caller, subjects: subjects, tokenEstimate: tokens ?? 0)
+        if let tokens {
+            switch admitWindows(subjects, unit: .tokens, cost: tokens, now: now) {
+            case .success(let admitted): admission.tokenWindows = admitted.windows
+            case .failure(let refusal): return .failure(refusal)
             }
         }
         guard subjects.contains(where: { !$0.budgets.isEmpty }) else { return .success(admission) }
-        let price = Pricing.worstCase(route: request.route, table: table, model: request.match.model)
-        let worst = price.cost(prompt: prompt.upperBound, completion: prompt.maxCompletionTokens)
-        switch budgets.reserve(subjects, amount: worst, now: now) {
+        switch budgets.reserve(subjects, amount: usd, now: now) {
         case .success(let holds):
             admission.holds = holds
-            admission.reservedUSD = worst
+            admission.reservedUSD = usd
             return .success(admission)
         case .failure(let refusal):
             refundTokens(admission, now: now)
             let subject = subjects.first { $0.name == refusal.id.subject } ?? subjects[0]
             metrics.rejected(limit: "budget", subject: subject.kind)
-            return .failure(.budget(subject: subject, refusal, needed: worst))
+            return .failure(.budget(subject: subject, refusal, needed: usd))
         }
     }
 
@@ -217,21 +242,21 @@ final class LimitEnforcer: Sendable {
 
     /// Books a finished request: the ledger row first (durable before the response completes),
     /// then the budgets and the token windows with the real usage.
-    func settle(_ admission: Admission, request: InferenceRequest, entry: CachedResponse, cost: Double? = nil) async {
-        await settle(
+    func settle(_ admission: Admission, request: InferenceRequest, entry: CachedResponse, cost: Double? = nil) {
+        settle(
             admission, requestID: request.requestID, route: request.route.name, model: request.match.model,
             cost: cost ?? entry.costUSD ?? 0, usage: entry.usage)
     }
 
     func settle(
         _ admission: Admission, requestID: String, route: String, model: String, cost: Double, usage: TokenUsage?
-    ) async {
+    ) {
         let now = Clock.wallNow()
         if let ledger, !admission.holds.isEmpty || cost > 0 {
             let record = SpendRecord(
                 time: now, requestID: requestID, keyID: admission.caller.keyID, tenant: admission.caller.tenant,
                 route: route, model: model, costUSD: cost,
-                promptTokens: usage?.promptTokens ?? admission.prompt.estimate,
+                promptTokens: usage?.promptTokens ?? admission.tokenEstimate,
                 completionTokens: usage?.completionTokens ?? 0)
             do {
                 // Written here, on the event loop that runs this task: one WAL append of tens of
@@ -258,27 +283,6 @@ final class LimitEnforcer: Sendable {
             }
         }
         metrics.spent(cost, keyID: admission.caller.keyID, tenant: admission.caller.tenant, route: route)
-    }
-
-    /// A tabular request's rows: their cost is known before they run (rows × the price per
-    /// row), so the budgets reserve exactly that.
-    func admitRows(_ caller: Caller, route: RoutePolicy, cost: Double, now: Double) -> Result<Admission, LimitRefusal> {
-        let subjects = subjects(caller, route: route)
-        let prompt = PromptSize(upperBound: 0, estimate: 0, maxCompletionTokens: 0)
-        var admission = Admission(
-            caller: caller, subjects: subjects, holds: [], reservedUSD: 0, tokenEstimate: 0, prompt: prompt,
-            tokenWindows: [])
-        guard subjects.contains(where: { !$0.budgets.isEmpty }) else { return .success(admission) }
-        switch budgets.reserve(subjects, amount: cost, now: now) {
-        case .success(let holds):
-            admission.holds = holds
-            admission.reservedUSD = cost
-            return .success(admission)
-        case .failure(let refusal):
-            let subject = subjects.first { $0.name == refusal.id.subject } ?? subjects[0]
-            metrics.rejected(limit: "budget", subject: subject.kind)
-            return .failure(.budget(subject: subject, refusal, needed: cost))
-        }
     }
 
     /// A request that failed, was cancelled, or joined another's call: nothing is spent.
@@ -317,33 +321,13 @@ extension LimitEnforcer {
 
     /// With `cache_hits_free = false`, a hit is charged like a call that cost `cost`: its tokens
     /// against the windows and its cost against the budgets (refused when they cannot take it).
-    func chargeHit(_ request: InferenceRequest, entry: CachedResponse, cost: Double) async -> LimitRefusal? {
-        let now = Clock.wallNow()
+    func chargeHit(_ request: InferenceRequest, entry: CachedResponse, cost: Double) -> LimitRefusal? {
         let subjects = subjects(request.caller, route: request.route)
-        let tokens = entry.usage?.totalTokens ?? 0
-        var charged: [(String, RateWindow)] = []
-        for subject in subjects {
-            guard let tpm = subject.tokensPerMinute else { continue }
-            let window = RateWindow(limit: tpm)
-            if case .refused(let retryAfter, let status) = rates.admit(key: subject.tokensKey, cost: tokens, window: window, now: now) {
-                for (key, window) in charged { rates.refund(key: key, cost: tokens, window: window, now: now) }
-                metrics.rejected(limit: "tokens", subject: subject.kind)
-                return .rate(subject: subject, unit: "tokens", retryAfter: retryAfter, status: status)
-            }
-            charged.append((subject.tokensKey, window))
-        }
-        switch budgets.reserve(subjects, amount: cost, now: now) {
+        switch admit(request.caller, subjects, tokens: entry.usage?.totalTokens ?? 0, usd: cost, now: Clock.wallNow()) {
         case .failure(let refusal):
-            for (key, window) in charged { rates.refund(key: key, cost: tokens, window: window, now: now) }
-            let subject = subjects.first { $0.name == refusal.id.subject } ?? subjects[0]
-            metrics.rejected(limit: "budget", subject: subject.kind)
-            return .budget(subject: subject, refusal, needed: cost)
-        case .success(let holds):
-            let prompt = PromptSize(upperBound: 0, estimate: tokens, maxCompletionTokens: 0)
-            let admission = Admission(
-                caller: request.caller, subjects: subjects, holds: holds, reservedUSD: cost, tokenEstimate: tokens,
-                prompt: prompt, tokenWindows: [])
-            await settle(admission, request: request, entry: entry, cost: cost)
+            return refusal
+        case .success(let admission):
+            settle(admission, request: request, entry: entry, cost: cost)
             return nil
         }
     }

@@ -26,7 +26,6 @@ public enum LimitsBenchmark {
     }
 
     public static func run(iterations: Int, directory: String) async throws -> Result {
-        let threadPool = NIOThreadPool.singleton
         let logger = Logger(label: "bench")
         let big = 1_000_000_000
         let keys = try VirtualKeyStore(path: directory + "/keys.sqlite")
@@ -35,11 +34,11 @@ public enum LimitsBenchmark {
             requestsPerMinute: big, tokensPerMinute: big, budgets: [BudgetLimit(usd: Double(big), period: .day)])
         let limited = LimitEnforcer(
             requireKeys: true, keys: keys, ledger: ledger, tenants: ["bench": tenantLimits], defaultMaxTokens: 4096,
-            cacheHitsFree: true, metrics: LimitMetrics(), threadPool: threadPool, logger: logger)
+            cacheHitsFree: true, metrics: LimitMetrics(), logger: logger)
         let checksOnly = LimitEnforcer(
             requireKeys: true, keys: keys, ledger: nil, tenants: ["bench": tenantLimits], defaultMaxTokens: 4096,
-            cacheHitsFree: true, metrics: LimitMetrics(), threadPool: threadPool, logger: logger)
-        let open = LimitEnforcer.unlimited(threadPool: threadPool, logger: logger)
+            cacheHitsFree: true, metrics: LimitMetrics(), logger: logger)
+        let open = LimitEnforcer.unlimited(logger: logger)
         var generator = SystemRandomNumberGenerator()
         let (secret, _) = try keys.create(
             VirtualKey(
@@ -77,7 +76,7 @@ public enum LimitsBenchmark {
             guard case .success(let admission) = enforcer.admitMiss(request, table: table, now: Clock.wallNow()) else {
                 fatalError("the benchmark's budgets refused a request")
             }
-            await enforcer.settle(admission, request: request, entry: entry)
+            enforcer.settle(admission, request: request, entry: entry)
             return Double(DispatchTime.now().uptimeNanoseconds - started) / 1000
         }
 

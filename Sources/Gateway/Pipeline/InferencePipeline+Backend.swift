@@ -21,7 +21,7 @@ extension InferencePipeline {
     ) async -> FlightResult {
         let result = await callBackends(flight, streaming: streaming, request: request)
         if case .success(let entry, _, _) = result {
-            await limits.settle(admission, request: request, entry: entry)
+            limits.settle(admission, request: request, entry: entry)
         } else {
             limits.release(admission)
         }

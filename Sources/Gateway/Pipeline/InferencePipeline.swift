@@ -145,7 +145,7 @@ final class InferencePipeline: Sendable {
         let saved = limits.savedCost(entry, table: policies.table)
         var cost = 0.0
         if !limits.cacheHitsFree {
-            if let refusal = await limits.chargeHit(request, entry: entry, cost: saved) {
+            if let refusal = limits.chargeHit(request, entry: entry, cost: saved) {
                 sink.respond(error: refusal.error(report: request.rate), headers: request.limitHeaders, outcome: outcome)
                 return true
             }

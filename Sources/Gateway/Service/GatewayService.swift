@@ -53,7 +53,7 @@ public final class GatewayService: Service, Sendable {
 
         let limits: LimitEnforcer
         do {
-            limits = try makeLimits(metrics: metrics.limits, threadPool: threadPool)
+            limits = try makeLimits(metrics: metrics.limits)
         } catch {
             try? await threadPool.shutdownGracefully()
             if ownsGroup { try? await group.shutdownGracefully() }
@@ -141,7 +141,7 @@ public final class GatewayService: Service, Sendable {
     }
 
     /// The key store and the ledger, in SQLite files next to the config.
-    private func makeLimits(metrics: LimitMetrics, threadPool: NIOThreadPool) throws -> LimitEnforcer {
+    private func makeLimits(metrics: LimitMetrics) throws -> LimitEnforcer {
         let keysPath = config.resolve(config.limits.keysPath)
         let ledgerPath = config.resolve(config.limits.ledgerPath)
         for path in [keysPath, ledgerPath] {
@@ -160,7 +160,6 @@ public final class GatewayService: Service, Sendable {
             defaultMaxTokens: config.limits.defaultMaxTokens,
             cacheHitsFree: config.limits.cacheHitsFree,
             metrics: metrics,
-            threadPool: threadPool,
             logger: logger
         )
     }

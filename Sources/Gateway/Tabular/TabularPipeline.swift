@@ -179,7 +179,7 @@ final class TabularPipeline: Sendable {
                 }
                 // Booked in the ledger before the answer goes out; off the engine's thread.
                 Task {
-                    await self.limits.settle(
+                    self.limits.settle(
                         admission, requestID: job.requestID, route: job.route.name, model: job.model, cost: cost,
                         usage: nil)
                     self.finish(job, table: table, computed: missingRows, sink: sink, outcome: outcome)

@@ -20,7 +20,7 @@ import Testing
         let ledger = try SpendLedger(path: try SpendLedgerTests.temporaryPath())
         let limits = LimitEnforcer(
             requireKeys: requireKeys, keys: store, ledger: ledger, tenants: tenants, defaultMaxTokens: 100,
-            cacheHitsFree: true, metrics: LimitMetrics(), threadPool: NIOThreadPool.singleton, logger: Logger(label: "test"))
+            cacheHitsFree: true, metrics: LimitMetrics(), logger: Logger(label: "test"))
         return Setup(limits: limits, store: store, ledger: ledger)
     }
 
@@ -164,7 +164,7 @@ import Testing
         let admission = try setup.limits.admitMiss(request, table: try Self.table(route), now: Clock.wallNow()).get()
         // "hello" is 5 bytes + 4 framing + 3 reply = 12 input tokens, plus 10 output tokens.
         #expect(abs(admission.reservedUSD - (12 * 0.001 + 10 * 0.01)) < 1e-12)
-        await setup.limits.settle(admission, request: request, entry: Self.entry(prompt: 3, completion: 2, cost: 0.023))
+        setup.limits.settle(admission, request: request, entry: Self.entry(prompt: 3, completion: 2, cost: 0.023))
         let status = setup.limits.budgets.status(LimitSubject(key: stored), now: Clock.wallNow())[0]
         #expect(status.reserved == 0)
         #expect(abs(status.spent - 0.023) < 1e-12)

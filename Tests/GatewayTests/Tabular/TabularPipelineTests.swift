@@ -46,7 +46,7 @@ import Testing
         pipeline = TabularPipeline(
             cache: cache, policies: try PolicyStore(directory: "/nonexistent", environment: [:], initial: .empty),
             metrics: TabularMetrics(registry: PrometheusCollectorRegistry()), defaultTTLSeconds: 60,
-            limits: .unlimited(threadPool: NIOThreadPool.singleton, logger: Logger(label: "test")))
+            limits: .unlimited(logger: Logger(label: "test")))
     }
 
     func job(_ rows: [[Double]], id: String = "req_1", directives: CacheDirectives = .none,
