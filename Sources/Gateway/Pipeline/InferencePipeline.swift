@@ -56,7 +56,8 @@ final class InferencePipeline: Sendable {
         var request = request
         var outcome = ResponseOutcome(route: request.route.name, model: request.match.model, tenant: request.tenant)
         outcome.keyID = request.caller.key?.id
-        if await answerFromStore(request, sink: sink, outcome: &outcome) { return }
+        // The handler already looked in memory, unless hits are charged (they are answered here).
+        if await answerFromStore(request, memoryToo: !limits.cacheHitsFree, sink: sink, outcome: &outcome) { return }
 
         let admission: LimitEnforcer.Admission
         switch limits.admitMiss(request, table: policies.table, now: Clock.wallNow()) {
@@ -70,7 +71,8 @@ final class InferencePipeline: Sendable {
             }
             request = rerouted
             outcome.route = request.route.name
-            if await answerFromStore(request, sink: sink, outcome: &outcome) { return }
+            // Nothing has looked under the fallback route's key yet.
+            if await answerFromStore(request, memoryToo: true, sink: sink, outcome: &outcome) { return }
             switch limits.admitMiss(request, table: policies.table, now: Clock.wallNow()) {
             case .success(let admitted):
                 admission = admitted
@@ -128,13 +130,15 @@ final class InferencePipeline: Sendable {
         await deliver(flight, request: request, fwd: fwd, collapsed: collapsed, sink: sink, outcome: outcome)
     }
 
-    /// Answers from the disk tier (and, when hits are charged, from memory too); true when it did.
-    private func answerFromStore(_ request: InferenceRequest, sink: some ResponseSink, outcome: inout ResponseOutcome) async -> Bool {
+    /// Answers from the disk tier (and from memory too, if asked); true when it did.
+    private func answerFromStore(
+        _ request: InferenceRequest, memoryToo: Bool, sink: some ResponseSink, outcome: inout ResponseOutcome
+    ) async -> Bool {
         guard let key = request.cacheKey, let cache, request.directives.allowsLookup else { return false }
         let now = Clock.wallNow()
         var entry: CachedResponse?
         var detail: String?
-        if !limits.cacheHitsFree || request.limitHeaders.contains(where: { $0.0 == BudgetFallbackHeader.name }) {
+        if memoryToo {
             entry = cache.getFromMemory(key, now: now)
         }
         if entry == nil, cache.mightBeOnDisk(key) {
