@@ -27,17 +27,21 @@ public final class ResponseCache: Sendable {
     public let memory: MemoryTier
     public let disk: DiskTier?
     public let aliases: RawKeyAliases?
+    /// Indexes over the entries (deterministic continuations) that purges reach too.
+    public let sideIndexes: [any CacheSideIndex]
     /// Hashes of the keys the disk tier may hold, so that a miss on a new prompt skips the
     /// trip to a thread pool and SQLite. It may say yes wrongly (an entry evicted since; the
     /// lookup then finds nothing), never no wrongly: every disk write adds first.
     private let diskIndex = Mutex(Set<UInt64>())
 
     /// - Parameter aliases: when given, purges also drop aliases that point at purged keys.
+    /// - Parameter sideIndexes: purged with the same selector.
     /// Blocking when there is a disk tier: it reads the stored keys.
-    public init(memory: MemoryTier, disk: DiskTier?, aliases: RawKeyAliases? = nil) {
+    public init(memory: MemoryTier, disk: DiskTier?, aliases: RawKeyAliases? = nil, sideIndexes: [any CacheSideIndex] = []) {
         self.memory = memory
         self.disk = disk
         self.aliases = aliases
+        self.sideIndexes = sideIndexes
         refreshDiskIndex()
     }
 
@@ -86,8 +90,8 @@ public final class ResponseCache: Sendable {
         try disk.put(entry, now: now)
     }
 
-    /// Removes what `selector` matches from both tiers and drops aliases to the removed keys;
-    /// returns how many distinct keys went (an entry in both tiers counts once).
+    /// Removes what `selector` matches from both tiers and the side indexes and drops aliases
+    /// to the removed keys; returns how many distinct keys went (an entry in both tiers counts once).
     ///
     /// Disk goes first: a concurrent disk hit that is being promoted can then only slip back
     /// into memory during the short memory purge, not during the slower disk one. If the
@@ -101,6 +105,7 @@ public final class ResponseCache: Sendable {
             diskError = error
         }
         removed.formUnion(memory.purge(selector, now: now))
+        for index in sideIndexes { index.purge(selector, now: now) }
         if let aliases {
             if selector.isEmpty {
                 aliases.removeAll()

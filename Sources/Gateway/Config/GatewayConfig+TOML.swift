@@ -62,6 +62,7 @@ extension GatewayConfig {
                 cache,
                 keys: [
                     "enabled", "memory_bytes", "default_ttl_seconds", "max_entry_bytes", "disk_path", "disk_max_bytes",
+                    "prefix_index_bytes",
                 ],
                 at: "cache"
             )
@@ -73,6 +74,9 @@ extension GatewayConfig {
             }
             reader.string(cache, "disk_path", at: "cache") { config.cache.diskPath = $0 }
             reader.int(cache, "disk_max_bytes", at: "cache", range: 0...(1 << 50)) { config.cache.diskMaxBytes = $0 }
+            reader.int(cache, "prefix_index_bytes", at: "cache", range: 0...(1 << 40)) {
+                config.cache.prefixIndexBytes = $0
+            }
         }
 
         if let log = reader.section(table, "log") {

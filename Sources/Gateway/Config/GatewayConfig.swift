@@ -53,6 +53,10 @@ public struct CacheConfig: Sendable {
     /// SQLite file for the disk tier, relative to the config file; empty disables the tier.
     public var diskPath: String = "data/cache.sqlite"
     public var diskMaxBytes: Int = 1024 * 1024 * 1024
+    /// Memory for the tokens of deterministic local completions, so that a request for a cached
+    /// prompt plus the start of its completion (or for fewer tokens) is answered from it; 0 turns
+    /// prefix hits off. In memory only: it starts empty after a restart.
+    public var prefixIndexBytes: Int = 64 * 1024 * 1024
 
     public init() {}
 }

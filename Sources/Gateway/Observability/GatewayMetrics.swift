@@ -10,6 +10,7 @@ public final class GatewayMetrics: Sendable {
     private let upstreamErrorCounters = NIOLockedValueBox([String: Counter]())
 
     public let cacheHits: Counter
+    public let cachePrefixHits: Counter
     public let cacheMisses: Counter
     public let cacheStores: Counter
     public let cacheCollapsed: Counter
@@ -35,6 +36,10 @@ public final class GatewayMetrics: Sendable {
         tabular = TabularMetrics(registry: registry)
         limits = LimitMetrics(registry: registry)
         cacheHits = registry.makeCounter(name: "tollgate_cache_hits_total", help: "Responses served from the cache.")
+        cachePrefixHits = registry.makeCounter(
+            name: "tollgate_cache_prefix_hits_total",
+            help: "Deterministic local completions answered from a cached completion that holds them (included in hits)."
+        )
         cacheMisses = registry.makeCounter(
             name: "tollgate_cache_misses_total",
             help: "Cacheable requests that were not in the cache."

@@ -40,8 +40,13 @@ struct CacheDirectives: Sendable, Equatable {
 
     /// Whether `entry` is fresh enough for this request (`max-age`).
     func accepts(_ entry: CachedResponse, now: Double) -> Bool {
+        accepts(entry.metadata, now: now)
+    }
+
+    /// Whether an answer stored with `metadata` is fresh enough for this request (`max-age`).
+    func accepts(_ metadata: EntryMetadata, now: Double) -> Bool {
         guard let maxAge else { return true }
-        return entry.metadata.age(now: now) <= maxAge
+        return metadata.age(now: now) <= maxAge
     }
 
     /// Whether a stored response may answer at all.

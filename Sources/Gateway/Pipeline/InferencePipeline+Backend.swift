@@ -25,10 +25,16 @@ extension InferencePipeline {
         } else {
             limits.release(admission)
         }
-        guard case .success(let entry, _, let backend) = result, request.storable, let cache else { return result }
-        guard entry.byteCount <= maxEntryBytes else { return result }
-        let now = Clock.wallNow()
-        // Memory may refuse (admission); the disk tier still keeps it.
+        guard case .success(let entry, _, let backend) = result, request.storable else { return result }
+        guard store(entry, now: Clock.wallNow()) else { return result }
+        return .success(entry, stored: true, backend: backend)
+    }
+
+    /// Stores an answer in memory, and on disk in the background; false when it is too large
+    /// to store. Memory may refuse it (admission); the disk tier still keeps it.
+    @discardableResult
+    func store(_ entry: CachedResponse, now: Double) -> Bool {
+        guard let cache, entry.byteCount <= maxEntryBytes else { return false }
         _ = cache.storeInMemory(entry, now: now)
         metrics.cacheStores.increment()
         let pool = threadPool
@@ -39,7 +45,7 @@ extension InferencePipeline {
                 self.logger.warning("disk tier write failed", metadata: ["tollgate.error": "\(error)"])
             }
         }
-        return .success(entry, stored: true, backend: backend)
+        return true
     }
 
     enum AttemptOutcome {

@@ -22,19 +22,22 @@ extension InferencePipeline {
             let error = GatewayError.unavailable(reason, code: "model_unavailable")
             return .failed(.status(503), .failed(error, backend: backend.name))
         }
-        let generation: GenerationRequest
-        do {
-            generation = try localGeneration(request: request, served: served)
-        } catch {
-            return .done(.failed(error, backend: backend.name))
+        let plan: LocalPlan
+        if let planned = request.localPlan, planned.served === served {
+            // The continuation lookup tokenised the prompt already, on this very model.
+            plan = planned
+        } else {
+            do {
+                plan = try LocalPlan(request: request, served: served)
+            } catch {
+                return .done(.failed(error, backend: backend.name))
+            }
         }
+        let generation = plan.generation
 
         let streaming = wantsStream && request.kind.canStream
         let run = LocalRun(
-            writer: LocalChunkWriter(
-                kind: request.kind, model: request.match.requestedModel, logprobs: generation.logprobs,
-                created: Int(Clock.wallNow()), id: (request.kind == .chat ? "chatcmpl-" : "cmpl-") + request.requestID),
-            endpoint: request.kind.rawValue,
+            transcript: LocalTranscript(request: request, logprobs: generation.logprobs),
             relay: streaming ? flight : nil,
             backend: backend.name
         )
@@ -56,54 +59,13 @@ extension InferencePipeline {
             let status: HTTPResponseStatus = error.code == EngineError.Code.contextExceeded ? .badRequest : .internalServerError
             let gatewayError = GatewayError(status: status, message: error.message, code: error.code.rawValue)
             return .done(.failed(gatewayError, backend: backend.name))
-        case .finished(let summary, let events, let usageIndex, let body):
+        case .finished(let summary, let transcript, let usageIndex, let body):
             served.metrics.record(summary, statistics: served.engine.snapshot)
-            let entry = makeEntry(request: request, body: body, events: events, usageEventIndex: usageIndex, backend: backend)
+            let entry = makeEntry(
+                request: request, body: body, events: transcript.events, usageEventIndex: usageIndex, backend: backend)
+            recordContinuation(plan, request: request, entry: entry, tokens: transcript.tokens, summary: summary)
             return .done(.success(entry, stored: false, backend: backend.name))
         }
-    }
-
-    /// The request's prompt tokens and sampling settings for the engine.
-    private func localGeneration(request: InferenceRequest, served: ServedLanguageModel) throws(GatewayError) -> GenerationRequest {
-        let parsed = try LocalCompletionRequest(body: request.body, kind: request.kind)
-        let model = served.model
-        let tokens: [Int32]
-        switch parsed.prompt {
-        case .chat(let messages):
-            tokens = model.chatPrompt(messages)
-        case .text(let text):
-            tokens = model.tokenizer.encode(text, addSpecial: true, parseSpecial: true)
-        case .tokens(let ids):
-            let vocabulary = model.vocabularySize
-            guard let bad = ids.first(where: { $0 < 0 || Int($0) >= vocabulary }) else {
-                tokens = ids
-                break
-            }
-            throw .badRequest("prompt token \(bad) is outside this model's vocabulary of \(vocabulary).", param: "prompt")
-        }
-        guard !tokens.isEmpty else {
-            throw .badRequest("The prompt is empty: this model adds no BOS token, so give it some text.", param: "prompt")
-        }
-        let context = model.contextLength
-        guard tokens.count < context else {
-            throw GatewayError(
-                status: .badRequest,
-                message: "This model's context holds \(context) tokens; the prompt is \(tokens.count) tokens "
-                    + "(at least one more is needed to generate).",
-                code: "context_length_exceeded", param: request.kind == .chat ? "messages" : "prompt")
-        }
-        let room = context - tokens.count
-        return GenerationRequest(
-            promptTokens: tokens,
-            maxTokens: min(parsed.maxTokens ?? served.spec.defaultMaxTokens, room),
-            sampling: parsed.sampling,
-            stop: parsed.stop + (request.kind == .chat ? model.template.stopStrings : []),
-            logprobs: parsed.logprobs,
-            tenant: request.tenant,
-            ignoreEndOfGeneration: parsed.ignoreEndOfGeneration,
-            // KV state is the tenant's own, as its cache entries are, unless the route shares those.
-            prefixScope: request.route.cache.scope == .shared ? "shared" : request.tenant
-        )
     }
 }
 
@@ -115,14 +77,11 @@ final class LocalRun: Sendable {
         case failed(EngineError)
         /// The backend's or the route's time ran out; the engine stopped the request.
         case timedOut
-        case finished(GenerationSummary, events: [[UInt8]], usageIndex: Int, body: [UInt8])
+        case finished(GenerationSummary, transcript: LocalTranscript, usageIndex: Int, body: [UInt8])
     }
 
     private struct State {
-        var writer: LocalChunkWriter
-        var assembler: CompletionAssembler
-        var events: [[UInt8]] = []
-        var started = false
+        var transcript: LocalTranscript
         var continuation: CheckedContinuation<Outcome, Never>?
         var ticket: GenerationTicket?
         var cancelled = false
@@ -133,8 +92,8 @@ final class LocalRun: Sendable {
     private let relay: Flight?
     private let backend: String
 
-    init(writer: LocalChunkWriter, endpoint: String, relay: Flight?, backend: String) {
-        self.state = NIOLockedValueBox(State(writer: writer, assembler: CompletionAssembler(endpoint: endpoint)))
+    init(transcript: LocalTranscript, relay: Flight?, backend: String) {
+        self.state = NIOLockedValueBox(State(transcript: transcript))
         self.relay = relay
         self.backend = backend
     }
@@ -188,24 +147,14 @@ final class LocalRun: Sendable {
     private func handle(_ event: GenerationEvent) {
         switch event {
         case .text(let text, let tokens):
-            let (payloads, opened) = state.withLockedValue { state -> ([[UInt8]], Bool) in
-                let opening = open(&state)
-                let chunk = state.writer.textChunk(text, tokens: tokens)
-                record(chunk, in: &state)
-                return (opening.payloads + [chunk], opening.opened)
-            }
+            let (payloads, opened) = state.withLockedValue { $0.transcript.text(text, tokens: tokens) }
             publish(payloads, opened: opened, usage: false)
         case .finished(let summary):
             let (outcome, payloads, opened) = state.withLockedValue { state -> (Outcome, [[UInt8]], Bool) in
-                let opening = open(&state)
-                let finish = state.writer.finishChunk(summary.finishReason)
-                record(finish, in: &state)
-                let usage = state.writer.usageChunk(summary)
-                let usageIndex = state.events.count
-                record(usage, in: &state)
-                let body = (try? state.assembler.assembled()) ?? []
-                let outcome = Outcome.finished(summary, events: state.events, usageIndex: usageIndex, body: body)
-                return (outcome, opening.payloads + [finish, usage], opening.opened)
+                let written = state.transcript.finish(summary)
+                let outcome = Outcome.finished(
+                    summary, transcript: state.transcript, usageIndex: written.usageIndex, body: written.body)
+                return (outcome, written.payloads, written.opened)
             }
             publish(payloads.dropLast(), opened: opened, usage: false)
             publish(payloads.suffix(1), opened: false, usage: true)
@@ -214,21 +163,6 @@ final class LocalRun: Sendable {
             let timedOut = state.withLockedValue { $0.timedOut }
             resume(timedOut && error.code == .cancelled ? .timedOut : .failed(error))
         }
-    }
-
-    /// The chat stream's opening role chunk, the first time anything is written (recorded already).
-    private func open(_ state: inout State) -> (payloads: [[UInt8]], opened: Bool) {
-        guard !state.started else { return ([], false) }
-        state.started = true
-        guard state.writer.kind == .chat else { return ([], true) }
-        let role = state.writer.roleChunk()
-        record(role, in: &state)
-        return ([role], true)
-    }
-
-    private func record(_ payload: [UInt8], in state: inout State) {
-        state.events.append(payload)
-        try? state.assembler.add(event: payload)
     }
 
     private func publish(_ payloads: some Collection<[UInt8]>, opened: Bool, usage: Bool) {

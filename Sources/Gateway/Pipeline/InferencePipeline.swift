@@ -22,6 +22,8 @@ final class InferencePipeline: Sendable {
     let defaultTTLSeconds: Double
     let maxEntryBytes: Int
     let limits: LimitEnforcer
+    /// Deterministic local completions by their tokens; nil when the cache is off or the index is.
+    let continuations: ContinuationIndex<RecordedCompletion>?
 
     var cacheEnabled: Bool { cache != nil }
 
@@ -36,8 +38,10 @@ final class InferencePipeline: Sendable {
         logger: Logger,
         defaultTTLSeconds: Double,
         maxEntryBytes: Int,
-        limits: LimitEnforcer
+        limits: LimitEnforcer,
+        continuations: ContinuationIndex<RecordedCompletion>? = nil
     ) {
+        self.continuations = continuations
         self.cache = cache
         self.aliases = aliases
         self.policies = policies
@@ -58,6 +62,7 @@ final class InferencePipeline: Sendable {
         outcome.keyID = request.caller.key?.id
         // The handler already looked in memory, unless hits are charged (they are answered here).
         if await answerFromStore(request, memoryToo: !limits.cacheHitsFree, sink: sink, outcome: &outcome) { return }
+        if answerFromContinuation(&request, sink: sink, outcome: &outcome) { return }
 
         let admission: LimitEnforcer.Admission
         switch limits.admitMiss(request, table: policies.table, now: Clock.wallNow()) {
@@ -73,6 +78,7 @@ final class InferencePipeline: Sendable {
             outcome.route = request.route.name
             // Nothing has looked under the fallback route's key yet.
             if await answerFromStore(request, memoryToo: true, sink: sink, outcome: &outcome) { return }
+            if answerFromContinuation(&request, sink: sink, outcome: &outcome) { return }
             switch limits.admitMiss(request, table: policies.table, now: Clock.wallNow()) {
             case .success(let admitted):
                 admission = admitted
@@ -146,18 +152,31 @@ final class InferencePipeline: Sendable {
             detail = "disk"
         }
         guard let entry, request.directives.accepts(entry, now: now) else { return false }
+        respondFromCache(
+            entry, request: request, detail: detail, ttl: entry.metadata.ttl(now: now), age: entry.metadata.age(now: now),
+            sink: sink, outcome: &outcome)
+        return true
+    }
+
+    /// Answers with a stored (or derived) entry as a hit: charged or recorded as saved, counted,
+    /// and sent in the client's mode with `Cache-Status` and `Age`.
+    func respondFromCache(
+        _ entry: CachedResponse, request: InferenceRequest, detail: String?, ttl: Double, age: Double,
+        sink: some ResponseSink, outcome: inout ResponseOutcome
+    ) {
         let saved = limits.savedCost(entry, table: policies.table)
         var cost = 0.0
         if !limits.cacheHitsFree {
             if let refusal = limits.chargeHit(request, entry: entry, cost: saved) {
                 sink.respond(error: refusal.error(report: request.rate), headers: request.limitHeaders, outcome: outcome)
-                return true
+                return
             }
             cost = saved
         } else {
             limits.recordSaving(saved, caller: request.caller, route: request.route.name)
         }
         metrics.cacheHits.increment()
+        if detail == "prefix" { metrics.cachePrefixHits.increment() }
         outcome.cache = "hit"
         recordAlias(request)
         var headers = request.rate.headers + request.limitHeaders
@@ -166,13 +185,12 @@ final class InferencePipeline: Sendable {
         sendStored(
             entry,
             request: request,
-            cacheStatus: CacheStatus.hit(ttl: entry.metadata.ttl(now: now), keyHex: entry.keyHex, detail: detail),
-            age: entry.metadata.age(now: now),
+            cacheStatus: CacheStatus.hit(ttl: ttl, keyHex: entry.keyHex, detail: detail),
+            age: age,
             extraHeaders: headers,
             sink: sink,
             outcome: outcome
         )
-        return true
     }
 
     /// The request moved to its route's `budget_fallback`, or nil when there is none to use.

@@ -30,6 +30,8 @@ struct InferenceRequest: Sendable {
     var ttlSeconds: Double
     /// The client connection's loop: the upstream exchange runs there too.
     var eventLoop: (any EventLoop)?
+    /// The prompt tokenised for a local model, when the continuation lookup did it already.
+    var localPlan: LocalPlan?
 
     var route: RoutePolicy { match.route }
 

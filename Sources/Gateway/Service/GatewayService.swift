@@ -44,7 +44,9 @@ public final class GatewayService: Service, Sendable {
         let accessLog = AccessLog(enabled: config.log.accessLog)
         let upstream = UpstreamClient(eventLoopGroup: group)
         let aliases = RawKeyAliases()
-        let cache = makeCache(aliases: aliases)
+        let continuations = config.cache.enabled && config.cache.prefixIndexBytes > 0
+            ? ContinuationIndex<RecordedCompletion>(capacityBytes: config.cache.prefixIndexBytes) : nil
+        let cache = makeCache(aliases: aliases, sideIndexes: continuations.map { [$0] } ?? [])
         let breakers = CircuitBreakerRegistry(table: policies.table)
         policies.observeReloads { table in
             aliases.removeAll()
@@ -70,7 +72,8 @@ public final class GatewayService: Service, Sendable {
             logger: logger,
             defaultTTLSeconds: config.cache.defaultTTLSeconds,
             maxEntryBytes: config.cache.maxEntryBytes,
-            limits: limits
+            limits: limits,
+            continuations: continuations
         )
         let shared = GatewayContext(pipeline: pipeline, metrics: metrics, accessLog: accessLog, server: config.server)
         let data = DataServer(
@@ -164,7 +167,7 @@ public final class GatewayService: Service, Sendable {
         )
     }
 
-    private func makeCache(aliases: RawKeyAliases) -> ResponseCache? {
+    private func makeCache(aliases: RawKeyAliases, sideIndexes: [any CacheSideIndex]) -> ResponseCache? {
         guard config.cache.enabled else { return nil }
         let memory = MemoryTier(capacityBytes: config.cache.memoryBytes)
         var disk: DiskTier?
@@ -183,7 +186,7 @@ public final class GatewayService: Service, Sendable {
                 )
             }
         }
-        return ResponseCache(memory: memory, disk: disk, aliases: aliases)
+        return ResponseCache(memory: memory, disk: disk, aliases: aliases, sideIndexes: sideIndexes)
     }
 
     private func reload(reason: String, metrics: GatewayMetrics) {

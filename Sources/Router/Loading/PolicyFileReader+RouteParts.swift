@@ -49,11 +49,12 @@ extension PolicyFileReader {
         return retry
     }
 
-    /// `cache = { enabled, ttl_seconds, scope, tags }`.
+    /// `cache = { enabled, ttl_seconds, scope, tags, prefix }`.
     func readCache(_ table: TableReader) -> CachePolicy {
-        table.checkKeys(["enabled", "ttl_seconds", "scope", "tags"])
+        table.checkKeys(["enabled", "ttl_seconds", "scope", "tags", "prefix"])
         var cache = CachePolicy()
         if let enabled = table.bool("enabled") { cache.enabled = enabled }
+        if let prefix = table.bool("prefix") { cache.prefix = prefix }
         if let node = table.node("ttl_seconds"), node.number == 0 {
             table.invalid("ttl_seconds", "must be greater than 0; use enabled = false to turn caching off")
         } else if let ttl = table.number("ttl_seconds") {

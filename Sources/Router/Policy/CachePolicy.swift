@@ -17,12 +17,19 @@ public struct CachePolicy: Sendable, Hashable {
     public var scope: Scope
     /// Labels stored with every entry, so entries can be purged by tag. Default none.
     public var tags: [String]
+    /// Whether a deterministic local completion may be answered from a cached one that holds
+    /// it (the same prompt with fewer tokens, or a prompt that continues a cached completion).
+    /// Default `true`.
+    public var prefix: Bool
 
-    public init(enabled: Bool = true, ttlSeconds: Double? = nil, scope: Scope = .tenant, tags: [String] = []) {
+    public init(
+        enabled: Bool = true, ttlSeconds: Double? = nil, scope: Scope = .tenant, tags: [String] = [], prefix: Bool = true
+    ) {
         self.enabled = enabled
         self.ttlSeconds = ttlSeconds
         self.scope = scope
         self.tags = tags
+        self.prefix = prefix
     }
 }
 
@@ -32,5 +39,6 @@ extension CachePolicy: Encodable {
         case ttlSeconds = "ttl_seconds"
         case scope
         case tags
+        case prefix
     }
 }
