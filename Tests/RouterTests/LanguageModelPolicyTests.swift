@@ -12,6 +12,7 @@ import Testing
             context_size = 2048
             threads = 2
             max_queue = 8
+            max_batch = 4
             kv_cache_type = "f32"
             chat_template = "chatml"
             price_per_1m_input_tokens = 0.05
@@ -40,6 +41,8 @@ import Testing
         #expect(spec.path == "/etc/tollgate/policies/../models/qwen.gguf")
         #expect(spec.contextSize == 2048 && spec.threads == 2 && spec.maxQueue == 8)
         #expect(spec.prefixCacheBytes == 1_048_576)
+        #expect(spec.maxBatch == 4)
+        #expect(table.backends["env-model"]?.languageModel?.maxBatch == 8, "unset: 8")
         #expect(table.backends["env-model"]?.languageModel?.prefixCacheBytes == nil, "unset: the engine's default")
         #expect(spec.kvCacheType == "f32" && spec.chatTemplate == "chatml")
         #expect(spec.pricePer1MInputTokens == 0.05 && spec.pricePer1MOutputTokens == 0.2)

@@ -20,7 +20,8 @@ final class ServedLanguageModel: Sendable {
             predictor: model,
             tokenizer: model.tokenizer,
             configuration: EngineConfiguration(
-                maxQueued: spec.maxQueue, prefillChunk: spec.prefillChunk, defaultMaxTokens: spec.defaultMaxTokens)
+                maxQueued: spec.maxQueue, prefillChunk: spec.prefillChunk, defaultMaxTokens: spec.defaultMaxTokens,
+                maxBatch: spec.maxBatch)
         )
     }
 
@@ -36,6 +37,8 @@ final class ServedLanguageModel: Sendable {
         options.chatTemplate = spec.chatTemplate
         options.chunkSize = spec.prefillChunk
         options.prefixCacheBytes = spec.prefixCacheBytes
+        // KV memory for every place in the batch at full context (pages are committed only as used).
+        options.sequences = spec.maxBatch
         return options
     }
 }

@@ -12,7 +12,7 @@ extension PolicyFileReader {
     static let languageModelKeys = [
         "type", "file", "file_env", "context_size", "threads", "max_queue", "prefill_chunk", "default_max_tokens",
         "kv_cache_type", "chat_template", "price_per_1m_input_tokens", "price_per_1m_output_tokens", "timeout_seconds",
-        "prefix_cache_bytes",
+        "prefix_cache_bytes", "max_batch",
     ]
 
     /// Default prompt prefix hashed by `affinity = "prefix"`: long enough to cover a
@@ -200,6 +200,7 @@ extension PolicyFileReader {
         if let value = table.integer("threads", in: 0...256) { spec.threads = value }
         if let value = table.integer("max_queue", in: 1...100_000) { spec.maxQueue = value }
         if let value = table.integer("prefill_chunk", in: 1...65_536) { spec.prefillChunk = value }
+        if let value = table.integer("max_batch", in: 1...256) { spec.maxBatch = value }
         if let value = table.integer("default_max_tokens", in: 1...1_048_576) { spec.defaultMaxTokens = value }
         if let value = table.string("kv_cache_type") {
             if ["f16", "f32"].contains(value) {

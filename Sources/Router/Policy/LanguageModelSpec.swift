@@ -14,6 +14,8 @@ public struct LanguageModelSpec: Sendable, Hashable, Encodable {
     public var maxQueue: Int
     /// Prompt tokens evaluated per prefill step.
     public var prefillChunk: Int
+    /// Sequences generating at once (continuous batching); 1 runs requests one at a time.
+    public var maxBatch: Int
     /// Completion length for requests that set no `max_tokens`.
     public var defaultMaxTokens: Int
     /// `f16` (default, half the memory) or `f32` (exact).
@@ -39,8 +41,10 @@ public struct LanguageModelSpec: Sendable, Hashable, Encodable {
         chatTemplate: String? = nil,
         pricePer1MInputTokens: Double = 0,
         pricePer1MOutputTokens: Double = 0,
-        prefixCacheBytes: Int? = nil
+        prefixCacheBytes: Int? = nil,
+        maxBatch: Int = 8
     ) {
+        self.maxBatch = maxBatch
         self.prefixCacheBytes = prefixCacheBytes
         self.path = path
         self.pathEnv = pathEnv
@@ -67,5 +71,6 @@ public struct LanguageModelSpec: Sendable, Hashable, Encodable {
         case pricePer1MInputTokens = "price_per_1m_input_tokens"
         case pricePer1MOutputTokens = "price_per_1m_output_tokens"
         case prefixCacheBytes = "prefix_cache_bytes"
+        case maxBatch = "max_batch"
     }
 }

@@ -24,6 +24,12 @@ struct FairQueue<Element> {
         return true
     }
 
+    /// The request `pop` would return, left in place.
+    var first: Element? {
+        guard let tenant = order.first else { return nil }
+        return lanes[tenant]?.first
+    }
+
     /// The next request, from the tenant whose turn it is.
     mutating func pop() -> Element? {
         guard !order.isEmpty else { return nil }

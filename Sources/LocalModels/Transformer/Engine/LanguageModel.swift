@@ -7,7 +7,8 @@ public struct LanguageModelOptions: Sendable, Hashable {
     /// Threads for matrix work, the caller included; 0 = one per core.
     public var threads: Int = 0
     public var kvStorage: KVCache.Storage = .f16
-    /// Sequences whose KV state fits in the cache at full context (1 for one-at-a-time serving).
+    /// Sequences whose KV state fits in the cache at full context: the engine runs more at once
+    /// only when they are shorter (a request that does not fit waits for memory to free).
     public var sequences: Int = 1
     /// A chat template family overriding the one detected from the file.
     public var chatTemplate: String?
@@ -37,8 +38,6 @@ public final class LanguageModel: TokenPredictor, @unchecked Sendable {
     public let contextLength: Int
     /// Earlier sequences' KV blocks, reused by prompts that start the same way; nil when disabled.
     public let prefixCache: PrefixCache?
-    /// Blocks one sequence at full context takes.
-    private let blocksPerSequence: Int
 
     public init(path: String, options: LanguageModelOptions = LanguageModelOptions()) throws {
         let file = try GGUFFile(path: path)
@@ -66,7 +65,6 @@ public final class LanguageModel: TokenPredictor, @unchecked Sendable {
             blockTokens: blockTokens, storage: options.kvStorage)
         let prefixBlocks = prefixBytes / (blockTokens * bytesPerPosition)
         self.prefixCache = prefixBlocks > 0 ? PrefixCache(cache: cache, capacityBlocks: prefixBlocks) : nil
-        self.blocksPerSequence = blocksPerSequence
         self.file = file
         self.model = model
         self.tokenizer = tokenizer
@@ -93,14 +91,33 @@ public final class LanguageModel: TokenPredictor, @unchecked Sendable {
         _ = logits.update(fromContentsOf: values)
     }
 
+    public func evaluate(batch: inout [PredictorStep<KVSequence>]) throws {
+        let entries = batch.map {
+            TransformerBatchEntry(sequence: $0.state, tokens: $0.tokens, logits: $0.logits == nil ? .none : .last)
+        }
+        // Cached prefixes nobody uses give way to running sequences, only when the pool runs short.
+        if let prefixCache {
+            let needed = cache.blocksNeeded(entries.map(\.sequence), adding: entries.map(\.tokens.count))
+            if needed > cache.freeBlocks { prefixCache.makeRoom(forBlocks: needed) }
+        }
+        let values = try model.evaluate(batch: entries)
+        for (entry, logits) in zip(batch, values) {
+            guard let buffer = entry.logits else { continue }
+            precondition(logits.count == buffer.count, "logits buffer does not match the vocabulary")
+            _ = buffer.update(fromContentsOf: logits)
+        }
+    }
+
+    public var kvCapacityBytes: Int { cache.capacityBytes }
+
+    public func kvBytes(positions: Int) -> Int { cache.blocksCovering(max(0, positions)) * cache.blockBytes }
+
     public func release(_ state: inout KVSequence) {
         state.truncate(to: 0)
     }
 
     public func makeState(reusing prompt: [Int32], scope: String) throws -> (state: KVSequence, reused: Int) {
         guard let prefixCache else { return (cache.makeSequence(), 0) }
-        // The new sequence may grow to the whole context: cached prefixes nobody uses give way.
-        prefixCache.makeRoom(forBlocks: blocksPerSequence)
         let (sequence, reused) = prefixCache.sequence(reusing: prompt, scope: scope)
         return (sequence, reused)
     }

@@ -1,11 +1,17 @@
 import Foundation
 
-/// Runs completions on one model, one at a time, on a thread of its own.
+/// Runs completions on one model with continuous batching, on a thread of its own.
 ///
-/// Requests wait in a bounded queue that serves tenants in turn. Each request's events arrive
-/// through its callback, on the engine thread, in order: text as it is generated, then
-/// `finished` or `failed`. The model's matrix work may use an `EngineThreadPool`; the engine
-/// thread is its caller and counts as one of its threads.
+/// Requests wait in a bounded queue that serves tenants in turn, and join the running batch (at
+/// most `maxBatch` sequences, and as many as the KV memory holds at their longest) at step
+/// boundaries. Each step is one batched forward pass: the next token of every decoding sequence
+/// plus one chunk of one joining sequence's prompt, so a long prompt delays the others' next
+/// token by one chunk at a time, never by its whole prefill. A request whose KV memory is not
+/// free waits (the queue stays in order) until sequences leave; one that could never fit fails.
+///
+/// Each request's events arrive through its callback, on the engine thread, in order: text as
+/// it is generated, then `finished` or `failed`. The model's matrix work may use an
+/// `EngineThreadPool`; the engine thread is its caller and counts as one of its threads.
 public final class TransformerEngine<Predictor: TokenPredictor>: @unchecked Sendable {
     public let predictor: Predictor
     public let tokenizer: Tokenizer
@@ -18,11 +24,17 @@ public final class TransformerEngine<Predictor: TokenPredictor>: @unchecked Send
         var emit: @Sendable (GenerationEvent) -> Void
     }
 
-    private let condition = NSCondition()
+    /// Requests taken from the queue at a step boundary.
+    struct Admission {
+        var admitted: [(job: Job, reservedBytes: Int)] = []
+        var refused: [(job: Job, error: EngineError)] = []
+    }
+
+    let condition = NSCondition()
     // Guarded by `condition`.
-    private var queue: FairQueue<Job>
-    private var stopping = false
-    private var statistics = EngineStatistics()
+    var queue: FairQueue<Job>
+    var stopping = false
+    var statistics = EngineStatistics()
     private var worker: Thread?
 
     public init(predictor: Predictor, tokenizer: Tokenizer, configuration: EngineConfiguration = EngineConfiguration()) {
@@ -67,7 +79,7 @@ public final class TransformerEngine<Predictor: TokenPredictor>: @unchecked Send
         condition.unlock()
     }
 
-    /// Finishes the request running now, fails the queued ones with `stopped`, and ends the thread.
+    /// Finishes the requests running now, fails the queued ones with `stopped`, and ends the thread.
     public func shutdown() {
         condition.lock()
         stopping = true
@@ -84,46 +96,6 @@ public final class TransformerEngine<Predictor: TokenPredictor>: @unchecked Send
         copy.queued = queue.count
         copy.kvBytesInUse = predictor.kvBytesInUse
         return copy
-    }
-
-    private func workLoop() {
-        var logits = [Float](repeating: 0, count: predictor.vocabularySize)
-        while true {
-            condition.lock()
-            while queue.isEmpty && !stopping { condition.wait() }
-            guard let job = queue.pop() else {
-                condition.unlock()
-                return
-            }
-            statistics.running = 1
-            condition.unlock()
-
-            let outcome: Result<GenerationSummary, EngineError> = logits.withUnsafeMutableBufferPointer { buffer in
-                var run = GenerationRun(job: job, predictor: predictor, tokenizer: tokenizer, configuration: configuration)
-                return run.execute(logits: buffer)
-            }
-
-            condition.lock()
-            statistics.running = 0
-            switch outcome {
-            case .success(let summary):
-                statistics.requestsCompleted += 1
-                statistics.promptTokens += summary.promptTokens
-                statistics.cachedPromptTokens += summary.cachedPromptTokens
-                statistics.completionTokens += summary.completionTokens
-                statistics.prefillSeconds += summary.prefillSeconds
-                statistics.decodeSeconds += summary.decodeSeconds
-                statistics.sumLogProbability += summary.sumLogProbability
-            case .failure:
-                statistics.requestsFailed += 1
-            }
-            condition.unlock()
-
-            switch outcome {
-            case .success(let summary): job.emit(.finished(summary))
-            case .failure(let error): job.emit(.failed(error))
-            }
-        }
     }
 }
 

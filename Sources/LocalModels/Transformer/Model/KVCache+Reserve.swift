@@ -4,6 +4,23 @@ extension KVCache {
         (positions + blockTokens - 1) / blockTokens
     }
 
+    /// Blocks `reserve(sequences, adding:)` would take from the free list now.
+    func blocksNeeded(_ sequences: [KVSequence], adding: [Int]) -> Int {
+        state.withLock { table in
+            var needed = 0
+            for (sequence, extra) in zip(sequences, adding) {
+                let copy =
+                    extra > 0 && sequence.count % blockTokens != 0
+                    && table.referenceCount(sequence.blocks[sequence.blocks.count - 1]) > 1
+                needed += blocksCovering(sequence.count + extra) - sequence.blocks.count + (copy ? 1 : 0)
+            }
+            return needed
+        }
+    }
+
+    /// Blocks no sequence (and no cached prefix) holds.
+    var freeBlocks: Int { state.withLock { $0.freeCount } }
+
     /// Makes room for `adding[i]` more positions in `sequences[i]`, for all of them or none.
     ///
     /// New blocks are appended to each block table; a partly filled last block that another

@@ -41,7 +41,7 @@ extension TransformerModel {
     func attend(layer l: Int, rows: ChunkRows, cache: KVCache, scratch s: TransformerScratch) {
         let c = configuration
         let heads = c.headCount
-        if rows.count == 1 {
+        if rows.count <= Self.groupedAttentionRows {
             attendDecoding(layer: l, rows: rows, cache: cache, scratch: s)
             return
         }
@@ -63,9 +63,13 @@ extension TransformerModel {
         }
     }
 
-    /// One decoding row: a task takes some query heads of one kv head, so each key and value block is converted
-    /// (from F16) once for all of them instead of once per query head. Each head's scores and sums are computed
-    /// in the same order as `attendRow`, so the bits are the same.
+    /// Chunks of at most this many rows (a decode step of a batch of sequences) attend by kv head group.
+    static var groupedAttentionRows: Int { 16 }
+
+    /// Decoding rows (one, or one per sequence of a batch): a task takes some query heads of one kv head for
+    /// every row, so each key and value block is converted (from F16) once for all of them instead of once per
+    /// query head. Each head's scores and sums are computed in the same order as `attendRow`, so the bits are
+    /// the same; the rows run one after another inside a task, so the scratch slots stay one per head.
     private func attendDecoding(layer l: Int, rows: ChunkRows, cache: KVCache, scratch s: TransformerScratch) {
         let c = configuration
         let group = c.groupSize
@@ -77,7 +81,9 @@ extension TransformerModel {
             let part = task % parts
             let first = kvHead * group + part * group / parts
             let end = kvHead * group + (part + 1) * group / parts
-            self.attendGroup(0, heads: first..<end, kvHead: kvHead, layer: l, rows: rows, cache: cache, scratch: s)
+            for r in 0..<rows.count {
+                self.attendGroup(r, heads: first..<end, kvHead: kvHead, layer: l, rows: rows, cache: cache, scratch: s)
+            }
         }
         if let pool, tasks > 1 {
             pool.parallelFor(count: tasks, body)

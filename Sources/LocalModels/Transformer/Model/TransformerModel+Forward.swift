@@ -139,7 +139,9 @@ extension TransformerModel {
     }
 
     /// The final norm and output head for the rows of `chunk` that asked for logits, written
-    /// straight into each entry's result; consecutive rows of one entry share one multiplication.
+    /// into each entry's result. All of them share one multiplication, so a decode step of N
+    /// sequences reads the output head (a small model's largest matrix) once, not N times; rows
+    /// of several entries go through a buffer and are copied out.
     private func writeLogits(
         rows chunk: Range<Int>,
         rowEntry: [Int],
@@ -148,28 +150,32 @@ extension TransformerModel {
         scratch s: TransformerScratch
     ) {
         let dim = configuration.embeddingLength
-        var r = chunk.lowerBound
-        while r < chunk.upperBound {
-            guard logitRow[r] >= 0 else {
-                r += 1
-                continue
+        let vocabulary = configuration.vocabularySize
+        let wanted = chunk.filter { logitRow[$0] >= 0 }
+        guard let first = wanted.first else { return }
+        for (k, r) in wanted.enumerated() {
+            normalize(s.hidden + (r - chunk.lowerBound) * dim, rows: 1, weight: weights.outputNorm, into: s.normed + k * dim)
+        }
+        // One entry's consecutive rows land straight in its result.
+        let direct = wanted.allSatisfy { rowEntry[$0] == rowEntry[first] && logitRow[$0] == logitRow[first] + $0 - first }
+        if direct {
+            let offset = logitRow[first] * vocabulary
+            results[rowEntry[first]].withUnsafeMutableBufferPointer { out in
+                multiply(weights.output, s.normed, rows: wanted.count, into: out.baseAddress! + offset, bias: weights.outputBias)
             }
-            var end = r + 1
-            while end < chunk.upperBound, rowEntry[end] == rowEntry[r], logitRow[end] >= 0 { end += 1 }
-            let first = r - chunk.lowerBound
-            let count = end - r
-            normalize(s.hidden + first * dim, rows: count, weight: weights.outputNorm, into: s.normed)
-            let offset = logitRow[r] * configuration.vocabularySize
+            return
+        }
+        var gathered = [Float](repeating: 0, count: wanted.count * vocabulary)
+        gathered.withUnsafeMutableBufferPointer { out in
+            multiply(weights.output, s.normed, rows: wanted.count, into: out.baseAddress!, bias: weights.outputBias)
+        }
+        for (k, r) in wanted.enumerated() {
+            let offset = logitRow[r] * vocabulary
             results[rowEntry[r]].withUnsafeMutableBufferPointer { out in
-                multiply(
-                    weights.output,
-                    s.normed,
-                    rows: count,
-                    into: out.baseAddress! + offset,
-                    bias: weights.outputBias
-                )
+                gathered.withUnsafeBufferPointer { source in
+                    (out.baseAddress! + offset).update(from: source.baseAddress! + k * vocabulary, count: vocabulary)
+                }
             }
-            r = end
         }
     }
 

@@ -8,13 +8,16 @@ final class EngineEventCollector: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var events: [GenerationEvent] = []
     private var onText: (@Sendable () -> Void)?
+    private var onEvent: (@Sendable (GenerationEvent) -> Void)?
 
-    init(onText: (@Sendable () -> Void)? = nil) {
+    init(onEvent: (@Sendable (GenerationEvent) -> Void)? = nil, onText: (@Sendable () -> Void)? = nil) {
+        self.onEvent = onEvent
         self.onText = onText
     }
 
     func handle(_ event: GenerationEvent) {
         lock.withLock { events.append(event) }
+        onEvent?(event)
         switch event {
         case .text: onText?()
         case .finished, .failed: done.signal()

@@ -16,8 +16,8 @@ import Testing
         return try LanguageModel(path: fixture.path, options: options)
     }
 
-    static func run(
-        _ engine: TransformerEngine<LanguageModel>, _ request: GenerationRequest
+    static func run<Predictor>(
+        _ engine: TransformerEngine<Predictor>, _ request: GenerationRequest
     ) throws -> EngineEventCollector.Outcome {
         let collector = EngineEventCollector()
         _ = try engine.submit(request) { collector.handle($0) }
@@ -137,7 +137,7 @@ import Testing
     @Test func aFullQueueRefusesWithoutCallingBack() throws {
         let model = try Self.loadModel()
         let engine = TransformerEngine(
-            predictor: model, tokenizer: model.tokenizer, configuration: EngineConfiguration(maxQueued: 1))
+            predictor: model, tokenizer: model.tokenizer, configuration: EngineConfiguration(maxQueued: 1, maxBatch: 1))
         defer { engine.shutdown() }
         let started = DispatchSemaphore(value: 0)
         let first = EngineEventCollector(onText: { started.signal() })
