@@ -177,6 +177,64 @@ def test_concurrent_requests_all_complete(sdk):
     assert len({a.id for a in answers}) == 6
 
 
+def test_concurrent_streams_are_batched_and_each_says_what_it_says_alone(make_gateway):
+    gw = make_gateway(policies={"10-batch.toml": "\n".join([
+        gguf_backend("batched", MODELS / "qwen2-q8_0.gguf", context_size=1024, max_batch=4),
+        local_route("batched", ["qwen"], "batched"),
+    ])})
+    bodies = [
+        {"model": "qwen", "prompt": "Batch one, greedy", "max_tokens": 300, "temperature": 0},
+        {"model": "qwen", "prompt": "Batch two, seeded", "max_tokens": 260, "temperature": 1.1, "seed": 11},
+        {"model": "qwen", "messages": user("Batch three, a chat"), "max_tokens": 280, "temperature": 0},
+        {"model": "qwen", "prompt": "Batch four, top-p", "max_tokens": 240, "temperature": 0.9, "top_p": 0.9,
+         "seed": 12},
+    ]
+    for body in bodies:
+        body.update(stream=True, ignore_eos=True)
+
+    def path(body: dict) -> str:
+        return CHAT if "messages" in body else COMPLETIONS
+
+    def text(body: dict, result) -> str:
+        assert result.status == 200 and result.done, result.raw[:500]
+        return chat_text_from_events(result.events) if "messages" in body else completion_text_from_events(result.events)
+
+    # All four at once: each stream's first text arrives before any of them has finished.
+    barrier = threading.Barrier(len(bodies))
+    marks: dict[int, tuple[float, float]] = {}
+
+    def together(i: int) -> list[str]:
+        events: list[str] = []
+        first = None
+        with httpx.Client(timeout=120, trust_env=False) as client:
+            barrier.wait()
+            with client.stream("POST", gw.url + path(bodies[i]), json=bodies[i],
+                               headers=gw.client_headers(headers=NO_CACHE)) as response:
+                assert response.status_code == 200
+                for line in response.iter_lines():
+                    if not line.startswith("data: "):
+                        continue
+                    events.append(line[6:])
+                    if first is None and events[-1] != "[DONE]":
+                        said = chat_text_from_events(events[-1:]) + completion_text_from_events(events[-1:])
+                        if said:
+                            first = time.monotonic()
+        marks[i] = (first or time.monotonic(), time.monotonic())
+        return events
+
+    with concurrent.futures.ThreadPoolExecutor(len(bodies)) as pool:
+        concurrent_events = list(pool.map(together, range(len(bodies))))
+    assert max(first for first, _ in marks.values()) < min(end for _, end in marks.values()), marks
+
+    # The same requests one at a time (not from the cache) give the same texts.
+    for body, events in zip(bodies, concurrent_events):
+        assert events and events[-1] == "[DONE]"
+        together_text = chat_text_from_events(events) if "messages" in body else completion_text_from_events(events)
+        alone = gw.stream(path(body), body, headers=NO_CACHE, timeout=120)
+        assert text(body, alone) == together_text, body["model"]
+        assert len(together_text) > 0
+
+
 # ------------------------------------------------------------------ cancellation and the queue
 
 
@@ -207,7 +265,8 @@ def test_client_disconnect_cancels_the_generation(llm):
 
 def test_a_full_queue_answers_503_with_retry_after(make_gateway, tmp_path):
     gw = make_gateway(policies={"10-q.toml": "\n".join([
-        gguf_backend("busy", MODELS / "qwen2-q8_0.gguf", context_size=4096, max_queue=1),
+        # One at a time, so the second request waits in the queue instead of joining the batch.
+        gguf_backend("busy", MODELS / "qwen2-q8_0.gguf", context_size=4096, max_queue=1, max_batch=1),
         local_route("busy", ["qwen"], "busy"),
     ])})
     stop = threading.Event()
