@@ -1,12 +1,5 @@
 import Synchronization
 
-/// An index that lives beside the response cache and must forget what a purge removes.
-public protocol CacheSideIndex: Sendable {
-    /// Drops the records `selector` matches; returns how many went.
-    @discardableResult
-    func purge(_ selector: PurgeSelector, now: Double) -> Int
-}
-
 /// Deterministic completions found by their tokens, for answers that a cached completion
 /// already holds: a prompt that is an earlier prompt plus the start of its completion, or the
 /// same prompt with a smaller token limit.
