@@ -1,0 +1,134 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The element-wise steps of the encoder, on `SIMD8<Float>` with a scalar tail so that any length works.
+enum EncoderMath {
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc0 = SIMD8<Float>()
+        var acc1 = SIMD8<Float>()
+        var i = 0
+        while i + 16 <= n {
+            acc0 += load(a + i) * load(b + i)
+            acc1 += load(a + i + 8) * load(b + i + 8)
+            i += 16
+        }
+        if i + 8 <= n {
+            acc0 += load(a + i) * load(b + i)
+            i += 8
+        }
+        var sum = (acc0 + acc1).sum()
+        while i < n {
+            sum += a[i] * b[i]
+            i += 1
+        }
+        return sum
+    }
+
+    /// `y += a * x`.
+    @inline(__always)
+    static func addScaled(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ a: Float, _ n: Int) {
+        let av = SIMD8<Float>(repeating: a)
+        var i = 0
+        while i + 8 <= n {
+            store(load(y + i) + av * load(x + i), y + i)
+            i += 8
+        }
+        while i < n {
+            y[i] += a * x[i]
+            i += 1
+        }
+    }
+
+    /// `y += x`.
+    @inline(__always)
+    static func add(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n {
+            store(load(y + i) + load(x + i), y + i)
+            i += 8
+        }
+        while i < n {
+            y[i] += x[i]
+            i += 1
+        }
+    }
+
+    /// In place: `x = (x - mean) / sqrt(variance + epsilon) * weight + bias`, as ggml's norm computes it (sums in
+    /// double, the mean and variance rounded to float).
+    static func layerNorm(
+        _ x: UnsafeMutablePointer<Float>,
+        weight: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>,
+        epsilon: Float,
+        _ n: Int
+    ) {
+        var sum: Double = 0
+        for i in 0..<n { sum += Double(x[i]) }
+        let mean = Float(sum / Double(n))
+        var squares: Double = 0
+        for i in 0..<n {
+            let v = x[i] - mean
+            x[i] = v
+            squares += Double(v * v)
+        }
+        let variance = Float(squares / Double(n))
+        let scale = 1 / (variance + epsilon).squareRoot()
+        let sv = SIMD8<Float>(repeating: scale)
+        var i = 0
+        while i + 8 <= n {
+            store(load(x + i) * sv * load(weight + i) + load(bias + i), x + i)
+            i += 8
+        }
+        while i < n {
+            x[i] = x[i] * scale * weight[i] + bias[i]
+            i += 1
+        }
+    }
+
+    /// In place: `x = softmax(x)`.
+    static func softmax(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+        var maximum = -Float.infinity
+        for i in 0..<n { maximum = max(maximum, x[i]) }
+        var sum: Float = 0
+        for i in 0..<n {
+            let e = expf(x[i] - maximum)
+            x[i] = e
+            sum += e
+        }
+        let inverse = 1 / sum
+        for i in 0..<n { x[i] *= inverse }
+    }
+
+    /// In place, with the bias first: `x = gelu(x + bias)`, the exact (erf) GELU of Hugging Face's "gelu".
+    static func biasGELU(_ x: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, _ n: Int) {
+        if let bias { add(x, bias, n) }
+        for i in 0..<n {
+            let v = x[i]
+            x[i] = 0.5 * v * (1 + erff(v * 0.707_106_77))
+        }
+    }
+
+    /// In place: `x /= |x|` (a zero vector stays zero).
+    static func normalize(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+        var squares: Double = 0
+        for i in 0..<n { squares += Double(x[i]) * Double(x[i]) }
+        let norm = squares.squareRoot()
+        guard norm > 0 else { return }
+        let inverse = Float(1 / max(norm, 1e-12))
+        for i in 0..<n { x[i] *= inverse }
+    }
+}
