@@ -7,7 +7,7 @@ struct Tollgate: AsyncParsableCommand {
         abstract: "A response-caching gateway for machine-learning inference.",
         subcommands: [
             Serve.self, CheckConfig.self, CacheCommand.self, PoliciesCommand.self, PredictCommand.self, TokenizeCommand.self,
-            GenerateCommand.self, BenchCommand.self, KeysCommand.self, SpendCommand.self,
+            GenerateCommand.self, EmbedCommand.self, BenchCommand.self, KeysCommand.self, SpendCommand.self,
         ],
         defaultSubcommand: Serve.self
     )
