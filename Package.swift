@@ -37,7 +37,12 @@ let package = Package(
         // SIMD kernels for the transformer engine: AVX2/AVX-512 paths chosen at run time, with a
         // portable fallback, so the binary starts on any x86_64 (no global -mavx2).
         .target(name: "CTransformerKernels", cSettings: [.unsafeFlags(["-O3"])]),
-        .target(name: "LocalModels", dependencies: ["TollgateJSON", "CTransformerKernels"]),
+        // The engines' Swift loops run optimised in debug builds too: unoptimised, a 512-token
+        // embedding or a prompt's prefill takes seconds, which the end-to-end tests (and anyone
+        // trying `swift run`) would wait for.
+        .target(
+            name: "LocalModels", dependencies: ["TollgateJSON", "CTransformerKernels"],
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 
         // I/O: HTTP server, upstream client, admin API, configuration.
         .target(

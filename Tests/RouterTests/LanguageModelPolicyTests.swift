@@ -71,7 +71,7 @@ import Testing
 
                 [[routes]]
                 name = "r"
-                kinds = ["embedding"]
+                kinds = ["predict"]
                 models = ["*"]
                 backends = ["m"]
                 """
@@ -84,6 +84,6 @@ import Testing
         #expect(keys.contains("backends.m"))  // the missing `file` is reported on the table
         #expect(keys.contains("backends.m.kv_cache_type"))
         #expect(keys.contains("backends.m.url"))
-        #expect(errors.errors.contains { $0.reason.contains("serves chat and completion") })
+        #expect(errors.errors.contains { $0.reason.contains("predict routes need forest backends") })
     }
 }

@@ -15,7 +15,10 @@ import Testing
 
     @Test func loadsWithoutAnyVariableAndLeavesRoutesUnpriced() throws {
         let table = try PolicyLoader.load(sources: [try Self.source()], environment: [:]).get()
-        #expect(table.routes.map(\.name) == ["default", "embeddings", "iris"])
+        #expect(table.routes.map(\.name) == ["default", "embeddings-local", "embeddings", "iris"])
+        // Embeddings fall back to the embedded MiniLM when no upstream is set.
+        #expect(table.route(named: "embeddings")?.fallbacks == ["minilm"])
+        #expect(table.backends["minilm"]?.languageModel?.path.hasSuffix("models/all-minilm-l6-v2-q8_0.gguf") == true)
         #expect(table.routes.allSatisfy { $0.pricing == RoutePricing() && $0.limits.isEmpty })
         #expect(table.routes.allSatisfy { $0.budgetFallback == nil })
     }
@@ -38,7 +41,7 @@ import Testing
         )
         #expect(
             errors.map(\.key) == [
-                "routes[0].price_per_1m_input_tokens_env", "routes[1].price_per_1m_input_tokens_env",
+                "routes[0].price_per_1m_input_tokens_env", "routes[2].price_per_1m_input_tokens_env",
             ]
         )
         #expect(errors.allSatisfy { $0.reason.contains("TOLLGATE_UPSTREAM_PRICE_INPUT (from the environment)") })

@@ -149,6 +149,9 @@ extension InferencePipeline {
         if backend.type == .gguf {
             let routeLeft = Double((routeDeadline - NIODeadline.now()).nanoseconds) / 1e9
             let seconds = max(0, min(backend.timeoutSeconds, routeLeft))
+            if request.kind == .embedding {
+                return await attemptLocalEmbedding(backend, request: request, timeoutSeconds: seconds)
+            }
             return await attemptLocal(backend, flight: flight, streaming: wantsStream, request: request, timeoutSeconds: seconds)
         }
         let deadline = min(routeDeadline, NIODeadline.now() + .milliseconds(Int64(backend.timeoutSeconds * 1000)))

@@ -17,8 +17,7 @@ extension InferencePipeline {
     ) async -> AttemptOutcome {
         let catalog = policies.languageModels
         guard let served = catalog[backend.name] else {
-            let reason = catalog.failures[backend.name].map { "The model for backend '\(backend.name)' is not loaded: \($0)" }
-                ?? "The model for backend '\(backend.name)' is not loaded."
+            let reason = catalog.unavailableReason(backend.name, wanted: "a chat or completion model")
             let error = GatewayError.unavailable(reason, code: "model_unavailable")
             return .failed(.status(503), .failed(error, backend: backend.name))
         }

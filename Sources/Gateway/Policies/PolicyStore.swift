@@ -74,7 +74,7 @@ public final class PolicyStore: Sendable {
             table: table, previous: previous.languageModels, registry: tabularMetrics.registry, logger: logger)
         current.withLockedValue { $0 = Snapshot(table: table, forests: forests, languageModels: languageModels) }
         Self.markLoaded(forests, replacing: previous.forests, metrics: tabularMetrics)
-        for old in previous.languageModels.retired(by: languageModels) { old.engine.retire() }
+        previous.languageModels.retire(replacedBy: languageModels)
         for observer in onReload.withLockedValue({ $0 }) { observer(table) }
         return .success(table)
     }
@@ -92,7 +92,7 @@ public final class PolicyStore: Sendable {
 
     /// Stops every engine thread (the gateway is shutting down).
     func shutdownEngines() {
-        for served in languageModels.models.values { served.engine.shutdown() }
+        languageModels.shutdown()
     }
 
     /// `check-config`: the policies and every model file they name, loaded and validated.
@@ -108,13 +108,16 @@ public final class PolicyStore: Sendable {
                 let logger = Logger(label: "tollgate.check", factory: { _ in SwiftLogNoOpLogHandler() })
                 let languageModels = LanguageModelCatalog.load(
                     table: table, previous: .empty, registry: metrics.registry, logger: logger)
-                for served in languageModels.models.values { served.engine.shutdown() }
-                let problems = languageModels.failures.keys.sorted().compactMap { name -> ConfigProblem? in
+                languageModels.shutdown()
+                var problems = languageModels.failures.keys.sorted().compactMap { name -> ConfigProblem? in
                     guard let backend = table.backends[name], let message = languageModels.failures[name] else { return nil }
                     return ConfigProblem(file: backend.file, line: backend.line, key: "backends.\(name).file", reason: message)
                 }
+                for (route, reason) in languageModels.kindMismatches(in: table) {
+                    problems.append(ConfigProblem(file: route.file, line: route.line, key: "routes.\(route.name).backends", reason: reason))
+                }
                 if !problems.isEmpty { return .failure(ConfigErrors(problems)) }
-                return .success((table, forests.forests.count + languageModels.models.count))
+                return .success((table, forests.forests.count + languageModels.count))
             }
         }
     }

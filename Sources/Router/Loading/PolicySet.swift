@@ -110,13 +110,13 @@ struct PolicySet {
                 line: path,
                 "backend '\(backend.name)' is an \(backend.type.rawValue) upstream; predict routes need forest backends"
             )
-        } else if backend.type == .gguf, kinds.contains(.embedding) {
+        } else if backend.type == .gguf, kinds.contains(.predict) {
             route.diagnostics.report(
                 .invalidValue,
                 at: route.path.appending(key),
                 line: path,
-                "backend '\(backend.name)' is a local language model and serves chat and completion; "
-                    + "set kinds = [\"chat\", \"completion\"] on this route"
+                "backend '\(backend.name)' is a local GGUF model and serves chat, completion or embedding; "
+                    + "predict routes need forest backends"
             )
         }
     }
