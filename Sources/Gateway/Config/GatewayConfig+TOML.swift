@@ -62,7 +62,7 @@ extension GatewayConfig {
                 cache,
                 keys: [
                     "enabled", "memory_bytes", "default_ttl_seconds", "max_entry_bytes", "disk_path", "disk_max_bytes",
-                    "prefix_index_bytes",
+                    "prefix_index_bytes", "semantic_index_entries",
                 ],
                 at: "cache"
             )
@@ -76,6 +76,9 @@ extension GatewayConfig {
             reader.int(cache, "disk_max_bytes", at: "cache", range: 0...(1 << 50)) { config.cache.diskMaxBytes = $0 }
             reader.int(cache, "prefix_index_bytes", at: "cache", range: 0...(1 << 40)) {
                 config.cache.prefixIndexBytes = $0
+            }
+            reader.int(cache, "semantic_index_entries", at: "cache", range: 0...(1 << 30)) {
+                config.cache.semanticIndexEntries = $0
             }
         }
 

@@ -57,6 +57,9 @@ public struct CacheConfig: Sendable {
     /// prompt plus the start of its completion (or for fewer tokens) is answered from it; 0 turns
     /// prefix hits off. In memory only: it starts empty after a restart.
     public var prefixIndexBytes: Int = 64 * 1024 * 1024
+    /// Prompt embeddings kept for routes with a semantic cache (each of a 384-dimension encoder
+    /// holds 1.5 KiB); 0 turns semantic hits off.
+    public var semanticIndexEntries: Int = 100_000
 
     public init() {}
 }

@@ -47,6 +47,9 @@ struct LanguageModelCatalog: Sendable {
                     found.append((route, "backend '\(name)' is a generative model: embeddings need an encoder (bert) file"))
                 }
             }
+            if let encoder = route.cache.semantic?.encoder, models[encoder] != nil {
+                found.append((route, "backend '\(encoder)' is a generative model: the semantic cache needs an encoder (bert) file"))
+            }
         }
         return found
     }

@@ -11,6 +11,7 @@ public final class GatewayMetrics: Sendable {
 
     public let cacheHits: Counter
     public let cachePrefixHits: Counter
+    public let cacheSemanticHits: Counter
     public let cacheMisses: Counter
     public let cacheStores: Counter
     public let cacheCollapsed: Counter
@@ -39,6 +40,10 @@ public final class GatewayMetrics: Sendable {
         cachePrefixHits = registry.makeCounter(
             name: "tollgate_cache_prefix_hits_total",
             help: "Deterministic local completions answered from a cached completion that holds them (included in hits)."
+        )
+        cacheSemanticHits = registry.makeCounter(
+            name: "tollgate_cache_semantic_hits_total",
+            help: "Requests answered from a cached entry whose prompt means nearly the same (included in hits)."
         )
         cacheMisses = registry.makeCounter(
             name: "tollgate_cache_misses_total",

@@ -27,6 +27,7 @@ extension InferencePipeline {
         }
         guard case .success(let entry, _, let backend) = result, request.storable else { return result }
         guard store(entry, now: Clock.wallNow()) else { return result }
+        indexSemantic(entry, request: request)
         return .success(entry, stored: true, backend: backend)
     }
 

@@ -24,6 +24,8 @@ final class InferencePipeline: Sendable {
     let limits: LimitEnforcer
     /// Deterministic local completions by their tokens; nil when the cache is off or the index is.
     let continuations: ContinuationIndex<RecordedCompletion>?
+    /// Embeddings of cached prompts for routes with a semantic cache; nil when the cache is off.
+    let semantic: SemanticIndex?
 
     var cacheEnabled: Bool { cache != nil }
 
@@ -39,9 +41,11 @@ final class InferencePipeline: Sendable {
         defaultTTLSeconds: Double,
         maxEntryBytes: Int,
         limits: LimitEnforcer,
-        continuations: ContinuationIndex<RecordedCompletion>? = nil
+        continuations: ContinuationIndex<RecordedCompletion>? = nil,
+        semantic: SemanticIndex? = nil
     ) {
         self.continuations = continuations
+        self.semantic = semantic
         self.cache = cache
         self.aliases = aliases
         self.policies = policies
@@ -63,6 +67,7 @@ final class InferencePipeline: Sendable {
         // The handler already looked in memory, unless hits are charged (they are answered here).
         if await answerFromStore(request, memoryToo: !limits.cacheHitsFree, sink: sink, outcome: &outcome) { return }
         if answerFromContinuation(&request, sink: sink, outcome: &outcome) { return }
+        if await answerFromSemantic(&request, sink: sink, outcome: &outcome) { return }
 
         let admission: LimitEnforcer.Admission
         switch limits.admitMiss(request, table: policies.table, now: Clock.wallNow()) {
@@ -79,6 +84,7 @@ final class InferencePipeline: Sendable {
             // Nothing has looked under the fallback route's key yet.
             if await answerFromStore(request, memoryToo: true, sink: sink, outcome: &outcome) { return }
             if answerFromContinuation(&request, sink: sink, outcome: &outcome) { return }
+            if await answerFromSemantic(&request, sink: sink, outcome: &outcome) { return }
             switch limits.admitMiss(request, table: policies.table, now: Clock.wallNow()) {
             case .success(let admitted):
                 admission = admitted
@@ -162,7 +168,7 @@ final class InferencePipeline: Sendable {
     /// and sent in the client's mode with `Cache-Status` and `Age`.
     func respondFromCache(
         _ entry: CachedResponse, request: InferenceRequest, detail: String?, ttl: Double, age: Double,
-        sink: some ResponseSink, outcome: inout ResponseOutcome
+        extraHeaders: [(String, String)] = [], sink: some ResponseSink, outcome: inout ResponseOutcome
     ) {
         let saved = limits.savedCost(entry, table: policies.table)
         var cost = 0.0
@@ -182,6 +188,7 @@ final class InferencePipeline: Sendable {
         var headers = request.rate.headers + request.limitHeaders
         headers.append(("x-tollgate-cost-usd", USD.format(cost)))
         headers.append(("x-tollgate-saved-usd", USD.format(limits.cacheHitsFree ? saved : 0)))
+        headers += extraHeaders
         sendStored(
             entry,
             request: request,

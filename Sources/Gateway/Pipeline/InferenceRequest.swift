@@ -32,6 +32,8 @@ struct InferenceRequest: Sendable {
     var eventLoop: (any EventLoop)?
     /// The prompt tokenised for a local model, when the continuation lookup did it already.
     var localPlan: LocalPlan?
+    /// The prompt's embedding, when the route has a semantic cache and the lookup made it.
+    var semanticProbe: SemanticProbe?
 
     var route: RoutePolicy { match.route }
 

@@ -46,7 +46,10 @@ public final class GatewayService: Service, Sendable {
         let aliases = RawKeyAliases()
         let continuations = config.cache.enabled && config.cache.prefixIndexBytes > 0
             ? ContinuationIndex<RecordedCompletion>(capacityBytes: config.cache.prefixIndexBytes) : nil
-        let cache = makeCache(aliases: aliases, sideIndexes: continuations.map { [$0] } ?? [])
+        let semantic = config.cache.enabled && config.cache.semanticIndexEntries > 0
+            ? SemanticIndex(capacity: config.cache.semanticIndexEntries) : nil
+        let sideIndexes: [any CacheSideIndex] = [continuations as (any CacheSideIndex)?, semantic].compactMap { $0 }
+        let cache = makeCache(aliases: aliases, sideIndexes: sideIndexes)
         let breakers = CircuitBreakerRegistry(table: policies.table)
         policies.observeReloads { table in
             aliases.removeAll()
@@ -73,7 +76,8 @@ public final class GatewayService: Service, Sendable {
             defaultTTLSeconds: config.cache.defaultTTLSeconds,
             maxEntryBytes: config.cache.maxEntryBytes,
             limits: limits,
-            continuations: continuations
+            continuations: continuations,
+            semantic: semantic
         )
         let shared = GatewayContext(pipeline: pipeline, metrics: metrics, accessLog: accessLog, server: config.server)
         let data = DataServer(

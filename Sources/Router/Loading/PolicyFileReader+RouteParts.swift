@@ -49,12 +49,13 @@ extension PolicyFileReader {
         return retry
     }
 
-    /// `cache = { enabled, ttl_seconds, scope, tags, prefix }`.
+    /// `cache = { enabled, ttl_seconds, scope, tags, prefix, semantic }`.
     func readCache(_ table: TableReader) -> CachePolicy {
-        table.checkKeys(["enabled", "ttl_seconds", "scope", "tags", "prefix"])
+        table.checkKeys(["enabled", "ttl_seconds", "scope", "tags", "prefix", "semantic"])
         var cache = CachePolicy()
         if let enabled = table.bool("enabled") { cache.enabled = enabled }
         if let prefix = table.bool("prefix") { cache.prefix = prefix }
+        if let semantic = table.table("semantic") { cache.semantic = readSemantic(semantic) }
         if let node = table.node("ttl_seconds"), node.number == 0 {
             table.invalid("ttl_seconds", "must be greater than 0; use enabled = false to turn caching off")
         } else if let ttl = table.number("ttl_seconds") {
@@ -72,5 +73,31 @@ extension PolicyFileReader {
             cache.tags = tags.filter { !$0.isEmpty }
         }
         return cache
+    }
+
+    /// `semantic = { encoder = "minilm", threshold = 0.95, messages = "last_user" }`.
+    func readSemantic(_ table: TableReader) -> SemanticCachePolicy? {
+        table.checkKeys(["encoder", "threshold", "messages"])
+        guard let encoder = table.string("encoder") else {
+            table.invalid("encoder", "names the gguf encoder backend (a bert file) that embeds prompts; it is required")
+            return nil
+        }
+        var policy = SemanticCachePolicy(encoder: encoder)
+        if let threshold = table.number("threshold") {
+            if threshold <= 1 {
+                policy.threshold = threshold
+            } else {
+                table.invalid("threshold", "is a cosine similarity: greater than 0 and at most 1")
+            }
+        }
+        if let messages = table.string("messages") {
+            if let known = SemanticCachePolicy.Messages(rawValue: messages) {
+                policy.messages = known
+            } else {
+                let names = SemanticCachePolicy.Messages.allCases.map(\.rawValue).joined(separator: ", ")
+                table.invalid("messages", "unknown value '\(messages)'; expected one of \(names)")
+            }
+        }
+        return policy
     }
 }

@@ -70,6 +70,16 @@ struct PolicySet {
                 }
                 checkKinds(route, backend: backend.policy, path: path, key: key)
             }
+            if let semantic = route.policy.cache.semantic {
+                let path = route.path.appending("cache").appending("semantic").appending("encoder")
+                if let backend = backendsByName[semantic.encoder], backend.policy.type != .gguf {
+                    route.diagnostics.report(
+                        .invalidValue, at: path,
+                        "backend '\(semantic.encoder)' is not a gguf backend; the semantic cache needs a local encoder (bert) file")
+                } else if backendsByName[semantic.encoder] == nil {
+                    route.diagnostics.report(.unknownReference, at: path, "unknown backend '\(semantic.encoder)' (\(known))")
+                }
+            }
         }
     }
 
