@@ -7,6 +7,9 @@ extension BertEncoder {
         let d = configuration.headDimension
         let scale = 1 / Float(d).squareRoot()
         let longest = lengths.max() ?? 0
+        let stride = 3 * width
+        let keys = a.queryKeyValue + width
+        let values = a.queryKeyValue + 2 * width
         let work = { (item: Int) in
             let sequence = item / heads
             let head = item % heads
@@ -15,15 +18,15 @@ extension BertEncoder {
             withUnsafeTemporaryAllocation(of: Float.self, capacity: longest) { buffer in
                 let scores = buffer.baseAddress!
                 for i in 0..<length {
-                    let q = a.query + (start + i) * width + head * d
+                    let q = a.queryKeyValue + (start + i) * stride + head * d
                     for j in 0..<length {
-                        scores[j] = EncoderMath.dot(q, a.key + (start + j) * width + head * d, d) * scale
+                        scores[j] = EncoderMath.dot(q, keys + (start + j) * stride + head * d, d) * scale
                     }
                     EncoderMath.softmax(scores, length)
                     let out = a.context + (start + i) * width + head * d
                     out.update(repeating: 0, count: d)
                     for j in 0..<length {
-                        EncoderMath.addScaled(out, a.value + (start + j) * width + head * d, scores[j], d)
+                        EncoderMath.addScaled(out, values + (start + j) * stride + head * d, scores[j], d)
                     }
                 }
             }

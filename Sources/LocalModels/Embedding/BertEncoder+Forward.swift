@@ -3,31 +3,27 @@ extension BertEncoder {
     struct Activations {
         let tokens: Int
         let hidden: UnsafeMutablePointer<Float>
-        let query: UnsafeMutablePointer<Float>
-        let key: UnsafeMutablePointer<Float>
-        let value: UnsafeMutablePointer<Float>
+        /// q, k, v of each token side by side (`3 * width` per row).
+        let queryKeyValue: UnsafeMutablePointer<Float>
         let context: UnsafeMutablePointer<Float>
         let projected: UnsafeMutablePointer<Float>
         let feedForward: UnsafeMutablePointer<Float>
 
         init(tokens: Int, width: Int, feedForward: Int) {
+            // Every element is written before it is read.
             func buffer(_ n: Int) -> UnsafeMutablePointer<Float> {
-                let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
-                p.initialize(repeating: 0, count: max(n, 1))
-                return p
+                UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
             }
             self.tokens = tokens
             hidden = buffer(tokens * width)
-            query = buffer(tokens * width)
-            key = buffer(tokens * width)
-            value = buffer(tokens * width)
+            queryKeyValue = buffer(tokens * width * 3)
             context = buffer(tokens * width)
             projected = buffer(tokens * width)
             self.feedForward = buffer(tokens * feedForward)
         }
 
         func deallocate() {
-            for p in [hidden, query, key, value, context, projected, feedForward] { p.deallocate() }
+            for p in [hidden, queryKeyValue, context, projected, feedForward] { p.deallocate() }
         }
     }
 
@@ -67,9 +63,19 @@ extension BertEncoder {
         }
 
         for layer in weights.layers {
-            project(layer.query, bias: layer.queryBias, input: a.hidden, output: a.query, tokens: total)
-            project(layer.key, bias: layer.keyBias, input: a.hidden, output: a.key, tokens: total)
-            project(layer.value, bias: layer.valueBias, input: a.hidden, output: a.value, tokens: total)
+            if let stacked = layer.queryKeyValue {
+                project(stacked.matrix, bias: stacked.bias, input: a.hidden, output: a.queryKeyValue, tokens: total)
+            } else {
+                // Mixed types: three products, each written into its third of the rows.
+                for (part, (w, b)) in [(layer.query, layer.queryBias), (layer.key, layer.keyBias), (layer.value, layer.valueBias)]
+                    .enumerated()
+                {
+                    project(w, bias: b, input: a.hidden, output: a.projected, tokens: total)
+                    for t in 0..<total {
+                        (a.queryKeyValue + t * 3 * width + part * width).update(from: a.projected + t * width, count: width)
+                    }
+                }
+            }
             attend(a, starts: starts, lengths: lengths)
             project(layer.output, bias: layer.outputBias, input: a.context, output: a.projected, tokens: total)
             residualNorm(a, weight: layer.attentionNorm, bias: layer.attentionNormBias)

@@ -28,10 +28,14 @@ public final class BertEncoder: @unchecked Sendable {
 
     /// Throws `GGUFLoadError` for a file that is not a BERT encoder this engine runs: another architecture, a
     /// missing or misshapen tensor, a tokenizer that is not WordPiece.
-    public init(file: GGUFFile, pool: EngineThreadPool?) throws {
+    public convenience init(file: GGUFFile, pool: EngineThreadPool?) throws {
+        try self.init(file: file, pool: pool, stackProjections: true)
+    }
+
+    init(file: GGUFFile, pool: EngineThreadPool?, stackProjections: Bool) throws {
         let configuration = try BertConfiguration(gguf: file)
         self.tokenizer = try WordPieceTokenizer(gguf: file)
-        self.weights = try BertWeights(file: file, configuration: configuration)
+        self.weights = try BertWeights(file: file, configuration: configuration, stackProjections: stackProjections)
         self.configuration = configuration
         self.file = file
         self.pool = pool

@@ -19,6 +19,36 @@ struct BertWeights: @unchecked Sendable {
         var downBias: [Float]?
         var outputNorm: [Float]
         var outputNormBias: [Float]
+        /// q, k and v stacked into one matrix (when they share a type), so that one product over the batch
+        /// quantises the input once and hands the pool one set of tiles.
+        var queryKeyValue: StackedMatrix?
+    }
+
+    /// Matrices of the same type and width, their rows one after another in memory of its own, and their biases.
+    final class StackedMatrix: @unchecked Sendable {
+        let matrix: WeightMatrix
+        let bias: [Float]
+        private let storage: UnsafeMutableRawPointer
+
+        init?(_ parts: [(WeightMatrix, [Float]?)]) {
+            guard let first = parts.first?.0,
+                parts.allSatisfy({ $0.0.type == first.type && $0.0.columns == first.columns })
+            else { return nil }
+            let rows = parts.reduce(0) { $0 + $1.0.rows }
+            let bytes = rows * first.rowBytes
+            storage = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64)
+            var offset = 0
+            var bias: [Float] = []
+            for (m, b) in parts {
+                storage.advanced(by: offset).copyMemory(from: m.base, byteCount: m.rows * m.rowBytes)
+                offset += m.rows * m.rowBytes
+                bias += b ?? [Float](repeating: 0, count: m.rows)
+            }
+            self.bias = bias
+            matrix = WeightMatrix(type: first.type, rows: rows, columns: first.columns, base: storage)
+        }
+
+        deinit { storage.deallocate() }
     }
 
     /// `token_embd.weight`: one row per token, in the file's type.
@@ -31,7 +61,8 @@ struct BertWeights: @unchecked Sendable {
     var embeddingNormBias: [Float]
     var layers: [Layer]
 
-    init(file: GGUFFile, configuration c: BertConfiguration) throws {
+    /// `stackProjections: false` keeps q, k and v apart (tests check that both ways give the same bits).
+    init(file: GGUFFile, configuration c: BertConfiguration, stackProjections: Bool = true) throws {
         let binder = TensorBinder(file: file)
         let h = c.embeddingLength
         let f = c.feedForwardLength
@@ -66,7 +97,7 @@ struct BertWeights: @unchecked Sendable {
         var layers: [Layer] = []
         for i in 0..<c.blockCount {
             let p = "blk.\(i)."
-            layers.append(Layer(
+            var layer = (Layer(
                 query: try binder.matrix(p + "attn_q.weight", columns: h, rows: h),
                 queryBias: try binder.optionalVector(p + "attn_q.bias", length: h),
                 key: try binder.matrix(p + "attn_k.weight", columns: h, rows: h),
@@ -82,8 +113,13 @@ struct BertWeights: @unchecked Sendable {
                 down: try binder.matrix(p + "ffn_down.weight", columns: f, rows: h),
                 downBias: try binder.optionalVector(p + "ffn_down.bias", length: h),
                 outputNorm: try binder.vector(p + "layer_output_norm.weight", length: h),
-                outputNormBias: try binder.vector(p + "layer_output_norm.bias", length: h)
+                outputNormBias: try binder.vector(p + "layer_output_norm.bias", length: h),
+                queryKeyValue: nil
             ))
+            layer.queryKeyValue = !stackProjections ? nil : StackedMatrix([
+                (layer.query, layer.queryBias), (layer.key, layer.keyBias), (layer.value, layer.valueBias),
+            ])
+            layers.append(layer)
         }
         self.layers = layers
     }

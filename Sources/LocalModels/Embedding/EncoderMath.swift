@@ -113,13 +113,44 @@ enum EncoderMath {
         for i in 0..<n { x[i] *= inverse }
     }
 
-    /// In place, with the bias first: `x = gelu(x + bias)`, the exact (erf) GELU of Hugging Face's "gelu".
+    /// In place, with the bias first: `x = gelu(x + bias)`, the exact (erf) GELU of Hugging Face's "gelu", with
+    /// erf from a rational approximation on [-4, 4] (Eigen's and XLA's float erf: within 5e-7 of erf, beyond 4 it
+    /// is 1 in float anyway), eight lanes at a time.
     static func biasGELU(_ x: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, _ n: Int) {
         if let bias { add(x, bias, n) }
-        for i in 0..<n {
-            let v = x[i]
-            x[i] = 0.5 * v * (1 + erff(v * 0.707_106_77))
+        var i = 0
+        while i + 8 <= n {
+            store(gelu(load(x + i)), x + i)
+            i += 8
         }
+        while i < n {
+            x[i] = gelu(SIMD8<Float>(repeating: x[i]))[0]
+            i += 1
+        }
+    }
+
+    @inline(__always)
+    static func gelu(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        let half = SIMD8<Float>(repeating: 0.5)
+        return half * v * (1 + erf(v * 0.707_106_77))
+    }
+
+    @inline(__always)
+    static func erf(_ value: SIMD8<Float>) -> SIMD8<Float> {
+        let x = value.clamped(lowerBound: SIMD8(repeating: -4), upperBound: SIMD8(repeating: 4))
+        let x2 = x * x
+        var p = x2 * -2.72614225801306e-10 + 2.77068142495902e-08
+        p = x2 * p - 2.10102402082508e-06
+        p = x2 * p - 5.69250639462346e-05
+        p = x2 * p - 7.34990630326855e-04
+        p = x2 * p - 2.95459980854025e-03
+        p = x2 * p - 1.60960333262415e-02
+        p = x * p
+        var q = x2 * -1.45660718464996e-05 - 2.13374055278905e-04
+        q = x2 * q - 1.68282697438203e-03
+        q = x2 * q - 7.37332916720468e-03
+        q = x2 * q - 1.42647390514189e-02
+        return p / q
     }
 
     /// In place: `x /= |x|` (a zero vector stays zero).

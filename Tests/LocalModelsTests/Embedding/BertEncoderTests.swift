@@ -87,6 +87,18 @@ import Testing
         }
     }
 
+    /// q, k and v stacked into one product (the default) or run apart (a file whose three types differ): same bits.
+    @Test(arguments: ["tiny-uncased-q8_0.gguf", "small-cased-f16.gguf"])
+    func stackedProjectionsEqualSeparateOnes(file: String) throws {
+        let model = try #require(Self.models.first { m in m.files.contains { $0.file == file } })
+        let gguf = try GGUFFile(path: EmbeddingFixtures.path(file))
+        let stacked = try BertEncoder(file: gguf, pool: EngineThreadPool(threads: 2), stackProjections: true)
+        let separate = try BertEncoder(file: gguf, pool: EngineThreadPool(threads: 2), stackProjections: false)
+        #expect(stacked.weights.layers.allSatisfy { $0.queryKeyValue != nil })
+        #expect(separate.weights.layers.allSatisfy { $0.queryKeyValue == nil })
+        #expect(try stacked.embed(tokenized: model.token_ids) == separate.embed(tokenized: model.token_ids))
+    }
+
     @Test func textsAreTokenisedAndCutToTheContext() throws {
         let model = Self.models[1]  // context 32
         let encoder = try Self.encoder("\(model.name)-f32.gguf")
