@@ -180,6 +180,11 @@ def convert(folder: Path, out: Path, outtype: str) -> None:
     writer.add_causal_attention(False)
     if (pooling := pooling_type(folder)) is not None:
         writer.add_pooling_type(pooling)
+    # sentence-transformers cuts every text at max_seq_length (256 for all-MiniLM-L6-v2), below the 512 positions
+    # the model has: the encoder does the same (llama.cpp ignores the key and uses the positions).
+    sbert = folder / "sentence_bert_config.json"
+    if sbert.is_file() and (limit := json.loads(sbert.read_text(encoding="utf-8")).get("max_seq_length")):
+        writer.add_uint32("sentence_transformers.max_seq_length", int(limit))
     writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
 
     tokens, types = load_vocab(folder, config["vocab_size"])

@@ -37,6 +37,13 @@ extension BertConfiguration {
             }
             pooling = known
         }
+        var maxInputTokens: Int?
+        if let value = file.metadata["sentence_transformers.max_seq_length"] {
+            guard let limit = value.integer, limit >= 2 else {
+                throw error("sentence_transformers.max_seq_length", "expected a token count of at least 2, got \(value)")
+            }
+            maxInputTokens = limit
+        }
         guard let tokens = file.array("tokenizer.ggml.tokens"), tokens.count > 0 else {
             throw error("tokenizer.ggml.tokens", "missing or empty")
         }
@@ -48,7 +55,8 @@ extension BertConfiguration {
             headCount: heads,
             layerNormEpsilon: Float(epsilon),
             vocabularySize: tokens.count,
-            pooling: pooling
+            pooling: pooling,
+            maxInputTokens: maxInputTokens
         )
     }
 }

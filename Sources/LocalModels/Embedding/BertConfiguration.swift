@@ -10,6 +10,10 @@ public struct BertConfiguration: Sendable, Hashable {
 
     /// Positions the model has embeddings for: the most tokens one text may have, `[CLS]` and `[SEP]` included.
     public var contextLength: Int
+    /// The most tokens a text is cut to, `[CLS]` and `[SEP]` included: the model's own limit when its file
+    /// names one (`sentence_transformers.max_seq_length`, which sentence-transformers cuts at: 256 for
+    /// all-MiniLM-L6-v2), else the context length.
+    public var maxInputTokens: Int
     public var embeddingLength: Int
     public var blockCount: Int
     public var feedForwardLength: Int
@@ -26,9 +30,11 @@ public struct BertConfiguration: Sendable, Hashable {
         headCount: Int,
         layerNormEpsilon: Float,
         vocabularySize: Int,
-        pooling: Pooling = .mean
+        pooling: Pooling = .mean,
+        maxInputTokens: Int? = nil
     ) {
         self.contextLength = contextLength
+        self.maxInputTokens = min(contextLength, max(2, maxInputTokens ?? contextLength))
         self.embeddingLength = embeddingLength
         self.blockCount = blockCount
         self.feedForwardLength = feedForwardLength

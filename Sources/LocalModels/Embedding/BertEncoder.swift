@@ -47,12 +47,12 @@ public final class BertEncoder: @unchecked Sendable {
     /// The embedding's length.
     public var dimensions: Int { configuration.embeddingLength }
 
-    /// `[CLS] pieces [SEP]` of `text`, cut to the context length.
+    /// `[CLS] pieces [SEP]` of `text`, cut to the model's input limit.
     public func tokenize(_ text: String) -> [Int32] {
-        tokenizer.encode(text, maxLength: configuration.contextLength)
+        tokenizer.encode(text, maxLength: configuration.maxInputTokens)
     }
 
-    /// One vector per text (tokenised and cut to the context length), in order.
+    /// One vector per text (tokenised and cut to the model's input limit), in order.
     public func embed(_ texts: [String], maxBatchTokens: Int = 2048) -> [[Float]] {
         // Every sequence from the tokenizer is valid.
         (try? embed(tokenized: texts.map(tokenize), maxBatchTokens: maxBatchTokens)) ?? []

@@ -188,7 +188,7 @@ public final class EmbeddingEngine: @unchecked Sendable {
 
     /// Tokenises every job's texts, runs the valid ones through the model together, and splits the vectors back.
     private func run(_ jobs: [Job]) -> [Result<EmbeddingResult, EngineError>] {
-        let context = encoder.configuration.contextLength
+        let context = encoder.configuration.maxInputTokens
         var outcomes: [Result<EmbeddingResult, EngineError>?] = Array(repeating: nil, count: jobs.count)
         var sequences: [[Int32]] = []
         var spans: [(job: Int, range: Range<Int>, truncated: Int)] = []
@@ -204,7 +204,7 @@ public final class EmbeddingEngine: @unchecked Sendable {
                     guard configuration.truncate else {
                         failure = EngineError(
                             .contextExceeded,
-                            "Input \(n) is longer than the model's context of \(context) tokens."
+                            "Input \(n) is longer than the \(context) tokens this model takes."
                         )
                         break
                     }

@@ -13,6 +13,9 @@ import Testing
         let encoder = try BertEncoder(path: path, threads: 2)
         #expect(encoder.dimensions == 384)
         #expect(encoder.configuration.contextLength == 512)
+        // sentence-transformers cuts MiniLM's inputs at 256 tokens; so does the encoder.
+        #expect(encoder.configuration.maxInputTokens == 256)
+        #expect(encoder.tokenize(String(repeating: "word ", count: 400)).count == 256)
         let reference = EmbeddingFixtures.minilm
         let vectors = encoder.embed(reference.sentences)
         var worst = 1.0
