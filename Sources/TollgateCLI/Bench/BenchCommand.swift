@@ -8,7 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (build with -c release).",
-        subcommands: [Forest.self, LLM.self, Limits.self, Embed.self]
+        subcommands: [Forest.self, LLM.self, Batch.self, Limits.self, Embed.self]
     )
 
     struct Limits: AsyncParsableCommand {
