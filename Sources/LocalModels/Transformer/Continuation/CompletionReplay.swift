@@ -56,21 +56,19 @@ public enum CompletionReplay {
         return scan.run(tokens[...], limit: .max) == .stopString ? .stopString : .endOfGeneration
     }
 
-    /// The engine's text path after sampling (see `GenerationRun`), over tokens already chosen.
+    /// The engine's path after sampling (`CompletionText`, as `GenerationRun` uses it), over
+    /// tokens already chosen.
     private struct Scan {
         enum Stop { case stopString, limit, exhausted }
 
-        var decoder: StreamingTextDecoder
-        var stops: StopSequenceMatcher
+        var text: CompletionText
         let topLogprobs: Int
-        var pending: [GeneratedToken] = []
         var events: [GenerationEvent] = []
         var generated = 0
         var sumLogProbability = 0.0
 
         init(tokenizer: Tokenizer, stop: [String], topLogprobs: Int?) {
-            decoder = StreamingTextDecoder(tokenizer: tokenizer)
-            stops = StopSequenceMatcher(stops: stop)
+            text = CompletionText(tokenizer: tokenizer, stop: stop)
             self.topLogprobs = max(0, topLogprobs ?? 0)
         }
 
@@ -79,12 +77,8 @@ public enum CompletionReplay {
                 if token.top.count > topLogprobs { token.top.removeLast(token.top.count - topLogprobs) }
                 generated += 1
                 sumLogProbability += Double(token.logProbability)
-                pending.append(token)
-                let (text, stopped) = stops.append(decoder.append(token.id))
-                if !text.isEmpty || stopped {
-                    events.append(.text(text, tokens: pending))
-                    pending.removeAll()
-                }
+                let (event, stopped) = text.append(token)
+                if let event { events.append(event) }
                 if stopped { return .stopString }
                 if generated >= limit { return .limit }
             }
@@ -93,9 +87,8 @@ public enum CompletionReplay {
 
         /// Whatever the decoder and the stop matcher still hold becomes final text.
         mutating func finish(_ reason: FinishReason) -> Result {
-            let (tail, stopped) = stops.append(decoder.finish())
-            let rest = stopped ? tail : tail + stops.finish()
-            if !rest.isEmpty || !pending.isEmpty { events.append(.text(rest, tokens: pending)) }
+            let (event, stopped) = text.finish()
+            if let event { events.append(event) }
             return result(stopped ? .stop : reason)
         }
 

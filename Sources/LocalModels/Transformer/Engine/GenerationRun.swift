@@ -37,9 +37,7 @@ final class GenerationRun<Predictor: TokenPredictor> {
     private var nextToken: Int32 = 0
 
     private var sampler: TokenSampler
-    private var decoder: StreamingTextDecoder
-    private var stops: StopSequenceMatcher
-    private var pending: [GeneratedToken] = []
+    private var text: CompletionText
     private var raw: [Float] = []
     private var generated = 0
     private var sumLogProbability = 0.0
@@ -55,8 +53,7 @@ final class GenerationRun<Predictor: TokenPredictor> {
         self.reservedBytes = reservedBytes
         history = job.request.promptTokens
         sampler = TokenSampler(parameters: job.request.sampling)
-        decoder = StreamingTextDecoder(tokenizer: tokenizer)
-        stops = StopSequenceMatcher(stops: job.request.stop)
+        text = CompletionText(tokenizer: tokenizer, stop: job.request.stop)
         logits = .allocate(capacity: predictor.vocabularySize)
         logits.initialize(repeating: 0)
     }
@@ -193,21 +190,16 @@ final class GenerationRun<Predictor: TokenPredictor> {
         generated += 1
         sumLogProbability += Double(logProbability.logProbability)
         history.append(token)
-        pending.append(
-            GeneratedToken(
-                id: token,
-                bytes: tokenizer.piece(token),
-                logProbability: logProbability.logProbability,
-                top: logProbability.top.map {
-                    GeneratedAlternative(id: $0.token, bytes: tokenizer.piece($0.token), logProbability: $0.logProbability)
-                }
-            )
+        let generatedToken = GeneratedToken(
+            id: token,
+            bytes: tokenizer.piece(token),
+            logProbability: logProbability.logProbability,
+            top: logProbability.top.map {
+                GeneratedAlternative(id: $0.token, bytes: tokenizer.piece($0.token), logProbability: $0.logProbability)
+            }
         )
-        let (text, stopped) = stops.append(decoder.append(token))
-        if !text.isEmpty || stopped {
-            job.emit(.text(text, tokens: pending))
-            pending.removeAll()
-        }
+        let (event, stopped) = text.append(generatedToken)
+        if let event { job.emit(event) }
         if stopped { return .done(.success(summary(.stop))) }
         if generated >= max(1, request.maxTokens) || history.count >= predictor.contextLength {
             return .done(.success(finish(.length)))
@@ -218,10 +210,8 @@ final class GenerationRun<Predictor: TokenPredictor> {
 
     /// Flushes what the decoder and the stop matcher still hold (final text now) and sums up.
     private func finish(_ reason: FinishReason) -> GenerationSummary {
-        let (tail, stopped) = stops.append(decoder.finish())
-        let rest = stopped ? tail : tail + stops.finish()
-        if !rest.isEmpty || !pending.isEmpty { job.emit(.text(rest, tokens: pending)) }
-        pending.removeAll()
+        let (event, stopped) = text.finish()
+        if let event { job.emit(event) }
         return summary(stopped ? .stop : reason)
     }
 
