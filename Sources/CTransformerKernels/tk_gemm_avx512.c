@@ -1,7 +1,7 @@
 // AVX-512 VNNI kernels for the types that dominate decode time (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K).
 // Same row groups, token tiles and float operations as the AVX2 kernels (so the same bits); the integer part
 // uses 512-bit vpdpbusd: the 32-element types hold 4 rows' half-blocks per register, the K types a whole row's
-// 64-byte stretch; Q4_0 with one token has its own matrix-vector kernel (gemv_q4_0_512). Q8_0 weights are signed,
+// 64-byte stretch; Q4_0 with 1...8 tokens has its own matrix-vector kernel (gemv_q4_0_512). Q8_0 weights are signed,
 // so there the activations are offset by 128 (to fit vpdpbusd's unsigned operand) and 128 * sum(w) is taken back
 // out lane by lane; integer results are exact either way.
 #pragma clang fp contract(off)
@@ -352,8 +352,13 @@ GEMV_INLINE __m512i sum_lanes_4(const __m512i *p) {
     return _mm512_madd_epi16(_mm512_packs_epi32(t01, t23), ones16);
 }
 
-GEMV_KERNEL void gemv_q4_0_512(int64_t nb, const uint8_t *w, size_t wrb, int64_t rows, const uint8_t *a,
-                                 float *out) {
+/// Up to GEMV_TOKENS tokens (rows of `a`, `arb` bytes apart) against the same weights: each row's chunk is loaded,
+/// unpacked and its scales gathered once, then reduced against every token's activations. Per (row, token) the
+/// integer sums and float operations are exactly the one-token kernel's, so each token gets the bits it would get
+/// alone; the activation-only parts (layout, the -8 * sum(a) start, da) are prepared once per (token, block).
+#define GEMV_TOKENS 4
+GEMV_INLINE void gemv_q4_0_tokens(const int nt, int64_t nb, const uint8_t *w, size_t wrb, int64_t rows,
+                                  const uint8_t *a, size_t arb, float *out, int64_t os) {
     const size_t wbb = TK_Q4_0_BYTES;
     const __m512i low4 = _mm512_set1_epi8(0x0F);
     // Byte 16k + i: nibble byte i of block k (bytes 18k + 2 + i of the chunk; 64 and up from the second table).
@@ -371,21 +376,24 @@ GEMV_KERNEL void gemv_q4_0_512(int64_t nb, const uint8_t *w, size_t wrb, int64_t
     const __m512i dIdx2 = LOAD512(dIndex[2]), dIdx3 = LOAD512(dIndex[3]);
     const __m512i blockLanes = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11);
     const __m512i blockLanesHigh = _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15);
-    gemv_chunk chunks[GEMV_SLAB];
+    gemv_chunk chunks[GEMV_TOKENS][GEMV_SLAB];
     for (int64_t s0 = 0; s0 < nb; s0 += 4 * GEMV_SLAB) {
         int64_t sn = nb - s0 < 4 * GEMV_SLAB ? nb - s0 : 4 * GEMV_SLAB;
-        gemv_prepare_q4_0(a, s0, sn, chunks);
+        for (int t = 0; t < nt; t++) gemv_prepare_q4_0(a + (size_t)t * arb, s0, sn, chunks[t]);
         int64_t nc = (sn + 3) / 4;
         for (int64_t r0 = 0; r0 < rows; r0 += ROW_GROUP) {
             const uint8_t *wr[ROW_GROUP];
             int nr = group_rows(w, wrb, r0, rows, wr);
-            __m256 acc = s0 == 0 ? _mm256_setzero_ps() : _mm256_maskz_loadu_ps((__mmask8)((1u << nr) - 1), out + r0);
+            __m256 acc[GEMV_TOKENS];
+            for (int t = 0; t < nt; t++) {
+                acc[t] = s0 == 0 ? _mm256_setzero_ps()
+                                 : _mm256_maskz_loadu_ps((__mmask8)((1u << nr) - 1), out + t * os + r0);
+            }
             for (int64_t c = 0; c < nc; c++) {
-                const gemv_chunk *g = chunks + c;
                 size_t offset = (size_t)(s0 + 4 * c) * wbb;
                 int blocks = sn - 4 * c < 4 ? (int)(sn - 4 * c) : 4;
                 prefetch_next_group(wr, wrb, offset, 4 * wbb);
-                __m512i l[ROW_GROUP], p[ROW_GROUP];
+                __m512i l[ROW_GROUP], lo[ROW_GROUP], hi[ROW_GROUP];
                 for (int i = 0; i < ROW_GROUP; i++) {
                     const uint8_t *q = wr[i] + offset;
                     __m512i h;
@@ -397,13 +405,9 @@ GEMV_KERNEL void gemv_q4_0_512(int64_t nb, const uint8_t *w, size_t wrb, int64_t
                         h = ZERO512;
                     }
                     __m512i nib = _mm512_permutex2var_epi8(l[i], qIdx, h);
-                    __m512i lo = _mm512_and_si512(nib, low4);
-                    __m512i hi = _mm512_and_si512(_mm512_srli_epi16(nib, 4), low4);
-                    p[i] = DOT_U8S8(DOT_U8S8(g->init, lo, g->lo), hi, g->hi);
+                    lo[i] = _mm512_and_si512(nib, low4);
+                    hi[i] = _mm512_and_si512(_mm512_srli_epi16(nib, 4), low4);
                 }
-                __m512i u0 = sum_lanes_4(p), u1 = sum_lanes_4(p + 4);
-                __m512i x01 = _mm512_permutex2var_epi64(u0, blockLanes, u1);
-                __m512i x23 = _mm512_permutex2var_epi64(u0, blockLanesHigh, u1);
                 __m512i d01 = _mm512_permutex2var_epi8(l[0], dIdx0, l[1]);
                 __m512i d23 = _mm512_permutex2var_epi8(l[2], dIdx1, l[3]);
                 __m512i d45 = _mm512_permutex2var_epi8(l[4], dIdx2, l[5]);
@@ -413,14 +417,44 @@ GEMV_KERNEL void gemv_q4_0_512(int64_t nb, const uint8_t *w, size_t wrb, int64_t
                 __m512i halves = _mm512_mask_blend_epi8((__mmask64)0xFF00FF00FF00FF00ull, d03, d47);
                 __m512 dw01 = _mm512_cvtph_ps(_mm512_castsi512_si256(halves));
                 __m512 dw23 = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(halves, 1));
-                __m512 t01 = _mm512_mul_ps(_mm512_mul_ps(dw01, g->da[0]), _mm512_cvtepi32_ps(x01));
-                __m512 t23 = _mm512_mul_ps(_mm512_mul_ps(dw23, g->da[1]), _mm512_cvtepi32_ps(x23));
-                acc = _mm256_add_ps(acc, _mm512_castps512_ps256(t01));
-                if (blocks > 1) acc = _mm256_add_ps(acc, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(t01), 1)));
-                if (blocks > 2) acc = _mm256_add_ps(acc, _mm512_castps512_ps256(t23));
-                if (blocks > 3) acc = _mm256_add_ps(acc, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(t23), 1)));
+                for (int t = 0; t < nt; t++) {
+                    const gemv_chunk *g = chunks[t] + c;
+                    __m512i p[ROW_GROUP];
+                    for (int i = 0; i < ROW_GROUP; i++) p[i] = DOT_U8S8(DOT_U8S8(g->init, lo[i], g->lo), hi[i], g->hi);
+                    __m512i u0 = sum_lanes_4(p), u1 = sum_lanes_4(p + 4);
+                    __m512i x01 = _mm512_permutex2var_epi64(u0, blockLanes, u1);
+                    __m512i x23 = _mm512_permutex2var_epi64(u0, blockLanesHigh, u1);
+                    __m512 t01 = _mm512_mul_ps(_mm512_mul_ps(dw01, g->da[0]), _mm512_cvtepi32_ps(x01));
+                    __m512 t23 = _mm512_mul_ps(_mm512_mul_ps(dw23, g->da[1]), _mm512_cvtepi32_ps(x23));
+                    __m256 sum = _mm256_add_ps(acc[t], _mm512_castps512_ps256(t01));
+                    if (blocks > 1) sum = _mm256_add_ps(sum, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(t01), 1)));
+                    if (blocks > 2) sum = _mm256_add_ps(sum, _mm512_castps512_ps256(t23));
+                    if (blocks > 3) sum = _mm256_add_ps(sum, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(t23), 1)));
+                    acc[t] = sum;
+                }
             }
-            store_rows(out + r0, acc, nr);
+            for (int t = 0; t < nt; t++) store_rows(out + t * os + r0, acc[t], nr);
+        }
+    }
+}
+
+GEMV_KERNEL void gemv_q4_0_512(int64_t nb, const uint8_t *w, size_t wrb, int64_t rows, const uint8_t *a,
+                                 float *out) {
+    gemv_q4_0_tokens(1, nb, w, wrb, rows, a, 0, out, 0);
+}
+
+/// 2...8 tokens: tiles of up to GEMV_TOKENS, each reading the weights once for all its tokens.
+GEMV_KERNEL void gemv_q4_0_512_small(int64_t nb, const uint8_t *w, size_t wrb, int64_t rows, const uint8_t *a,
+                                       size_t arb, int64_t tokens, float *out, int64_t os) {
+    for (int64_t t0 = 0; t0 < tokens; t0 += GEMV_TOKENS) {
+        int64_t nt = tokens - t0 < GEMV_TOKENS ? tokens - t0 : GEMV_TOKENS;
+        const uint8_t *at = a + (size_t)t0 * arb;
+        float *ot = out + t0 * os;
+        switch (nt) {
+        case 1: gemv_q4_0_tokens(1, nb, w, wrb, rows, at, arb, ot, os); break;
+        case 2: gemv_q4_0_tokens(2, nb, w, wrb, rows, at, arb, ot, os); break;
+        case 3: gemv_q4_0_tokens(3, nb, w, wrb, rows, at, arb, ot, os); break;
+        default: gemv_q4_0_tokens(4, nb, w, wrb, rows, at, arb, ot, os); break;
         }
     }
 }
@@ -435,6 +469,8 @@ GEMV_KERNEL void gemv_q4_0_512(int64_t nb, const uint8_t *w, size_t wrb, int64_t
 
 KERNEL(gemm_q8_0_avx512, gemm_q32_512(TK_TYPE_Q8_0, nb, w, wrb, rows, a, arb, tokens, out, os))
 KERNEL(gemm_q4_0_avx512, if (tokens == 1 && gemv_supported()) gemv_q4_0_512(nb, w, wrb, rows, a, out);
+                          else if (tokens <= 2 * GEMV_TOKENS && gemv_supported())
+                              gemv_q4_0_512_small(nb, w, wrb, rows, a, arb, tokens, out, os);
                           else gemm_q32_512(TK_TYPE_Q4_0, nb, w, wrb, rows, a, arb, tokens, out, os))
 KERNEL(gemm_q5_0_avx512, gemm_q32_512(TK_TYPE_Q5_0, nb, w, wrb, rows, a, arb, tokens, out, os))
 KERNEL(gemm_q4_1_avx512, gemm_q32_512(TK_TYPE_Q4_1, nb, w, wrb, rows, a, arb, tokens, out, os))
