@@ -20,13 +20,13 @@ extension BertEncoder {
                 for i in 0..<length {
                     let q = a.queryKeyValue + (start + i) * stride + head * d
                     for j in 0..<length {
-                        scores[j] = EncoderMath.dot(q, keys + (start + j) * stride + head * d, d) * scale
+                        scores[j] = VectorMath.dot(q, keys + (start + j) * stride + head * d, d) * scale
                     }
                     EncoderMath.softmax(scores, length)
                     let out = a.context + (start + i) * width + head * d
                     out.update(repeating: 0, count: d)
                     for j in 0..<length {
-                        EncoderMath.addScaled(out, values + (start + j) * stride + head * d, scores[j], d)
+                        VectorMath.addScaled(out, values + (start + j) * stride + head * d, scores[j], d)
                     }
                 }
             }

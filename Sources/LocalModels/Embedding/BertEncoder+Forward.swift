@@ -53,8 +53,8 @@ extension BertEncoder {
                     MatrixKernels.dequantize(
                         weights.tokens.type, from: weights.tokens.base + id * weights.tokens.rowBytes, to: row,
                         count: width)
-                    EncoderMath.add(row, table.baseAddress! + positions[t] * width, width)
-                    EncoderMath.add(row, weights.tokenType, width)
+                    VectorMath.add(row, table.baseAddress! + positions[t] * width, width)
+                    VectorMath.add(row, weights.tokenType, width)
                     EncoderMath.layerNorm(
                         row, weight: weights.embeddingNorm, bias: weights.embeddingNormBias,
                         epsilon: c.layerNormEpsilon, width)
@@ -96,7 +96,7 @@ extension BertEncoder {
                 let v = out.baseAddress!
                 switch c.pooling {
                 case .mean:
-                    for t in starts[n]..<(starts[n] + lengths[n]) { EncoderMath.add(v, a.hidden + t * width, width) }
+                    for t in starts[n]..<(starts[n] + lengths[n]) { VectorMath.add(v, a.hidden + t * width, width) }
                     let inverse = 1 / Float(lengths[n])
                     for i in 0..<width { v[i] *= inverse }
                 case .cls:
@@ -121,7 +121,7 @@ extension BertEncoder {
         let rows = w.rows
         bias.withUnsafeBufferPointer { b in
             forRows(tokens, cost: rows) { range in
-                for t in range { EncoderMath.add(output + t * rows, b.baseAddress!, rows) }
+                for t in range { VectorMath.add(output + t * rows, b.baseAddress!, rows) }
             }
         }
     }
@@ -135,7 +135,7 @@ extension BertEncoder {
                 forRows(a.tokens, cost: width * 4) { range in
                     for t in range {
                         let row = a.hidden + t * width
-                        EncoderMath.add(row, a.projected + t * width, width)
+                        VectorMath.add(row, a.projected + t * width, width)
                         EncoderMath.layerNorm(row, weight: w.baseAddress!, bias: b.baseAddress!, epsilon: epsilon, width)
                     }
                 }

@@ -4,69 +4,9 @@ import Glibc
 import Darwin
 #endif
 
-/// The element-wise steps of the encoder, on `SIMD8<Float>` with a scalar tail so that any length works.
+/// The element-wise steps of the encoder that the decoder has no use for, on `SIMD8<Float>` with a scalar tail so that
+/// any length works; the shared ones (dot, add, addScaled, load, store) are `VectorMath`'s.
 enum EncoderMath {
-    @inline(__always)
-    static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-    }
-
-    @inline(__always)
-    static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
-    }
-
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc0 = SIMD8<Float>()
-        var acc1 = SIMD8<Float>()
-        var i = 0
-        while i + 16 <= n {
-            acc0 += load(a + i) * load(b + i)
-            acc1 += load(a + i + 8) * load(b + i + 8)
-            i += 16
-        }
-        if i + 8 <= n {
-            acc0 += load(a + i) * load(b + i)
-            i += 8
-        }
-        var sum = (acc0 + acc1).sum()
-        while i < n {
-            sum += a[i] * b[i]
-            i += 1
-        }
-        return sum
-    }
-
-    /// `y += a * x`.
-    @inline(__always)
-    static func addScaled(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ a: Float, _ n: Int) {
-        let av = SIMD8<Float>(repeating: a)
-        var i = 0
-        while i + 8 <= n {
-            store(load(y + i) + av * load(x + i), y + i)
-            i += 8
-        }
-        while i < n {
-            y[i] += a * x[i]
-            i += 1
-        }
-    }
-
-    /// `y += x`.
-    @inline(__always)
-    static func add(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
-        var i = 0
-        while i + 8 <= n {
-            store(load(y + i) + load(x + i), y + i)
-            i += 8
-        }
-        while i < n {
-            y[i] += x[i]
-            i += 1
-        }
-    }
-
     /// In place: `x = (x - mean) / sqrt(variance + epsilon) * weight + bias`, as ggml's norm computes it (sums in
     /// double, the mean and variance rounded to float).
     static func layerNorm(
@@ -90,7 +30,7 @@ enum EncoderMath {
         let sv = SIMD8<Float>(repeating: scale)
         var i = 0
         while i + 8 <= n {
-            store(load(x + i) * sv * load(weight + i) + load(bias + i), x + i)
+            VectorMath.store(VectorMath.load(x + i) * sv * VectorMath.load(weight + i) + VectorMath.load(bias + i), x + i)
             i += 8
         }
         while i < n {
@@ -117,10 +57,10 @@ enum EncoderMath {
     /// erf from a rational approximation on [-4, 4] (Eigen's and XLA's float erf: within 5e-7 of erf, beyond 4 it
     /// is 1 in float anyway), eight lanes at a time.
     static func biasGELU(_ x: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, _ n: Int) {
-        if let bias { add(x, bias, n) }
+        if let bias { VectorMath.add(x, bias, n) }
         var i = 0
         while i + 8 <= n {
-            store(gelu(load(x + i)), x + i)
+            VectorMath.store(gelu(VectorMath.load(x + i)), x + i)
             i += 8
         }
         while i < n {
